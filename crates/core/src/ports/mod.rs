@@ -1,0 +1,14 @@
+//! Ports: the traits adapters implement. Each documents its contract; the conformance suites in
+//! [`crate::testkit`] check every adapter against it.
+
+mod accounts;
+mod blobs;
+mod catalog;
+mod queue;
+mod tagger;
+
+pub use accounts::*;
+pub use blobs::*;
+pub use catalog::*;
+pub use queue::*;
+pub use tagger::*;

@@ -1,0 +1,1 @@
+//! Services: the application's use cases, written against the ports only.

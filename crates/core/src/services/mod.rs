@@ -18,6 +18,7 @@ use crate::ports::{Accounts, BlobStore, Catalog, JobQueue, Tagger};
 pub use images::ListParams;
 pub use labels::LabelPolicy;
 pub use tagging::TagOutcome;
+pub use upload::{UploadLimits, UploadTicket};
 pub use worker::{run_workers, Shutdown};
 
 /// Behaviour knobs of the services (not of any adapter).

@@ -1,0 +1,102 @@
+//! The one mapping from domain errors to HTTP responses, and JSON body parsing with errors in
+//! the same shape.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use imgtag_core::Error;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// A domain error on its way to becoming a response.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match &self.0 {
+            Error::Invalid { code, message } => (StatusCode::BAD_REQUEST, *code, message.clone()),
+            Error::NotFound(what) => (StatusCode::NOT_FOUND, "not-found", capitalise(what)),
+            Error::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized".into()),
+            Error::BadCredentials(m) => (StatusCode::BAD_REQUEST, "bad-credentials", m.clone()),
+            Error::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone()),
+            Error::Conflict(m) => (StatusCode::BAD_REQUEST, "conflict", m.clone()),
+            Error::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", m.clone()),
+            Error::UnsupportedMedia(m) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", m.clone())
+            }
+            Error::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", self.0.to_string()),
+            Error::Unavailable(m) => {
+                tracing::warn!(error = %m, "dependency unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable, retry later".into())
+            }
+            Error::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error".into())
+            }
+        };
+        let mut resp = (status, Json(json!({"message": message, "code": code}))).into_response();
+        let headers = resp.headers_mut();
+        match &self.0 {
+            Error::Unauthorized => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"imgtag\""),
+                );
+            }
+            Error::RateLimited(secs) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+fn capitalise(what: &str) -> String {
+    let mut c = what.chars();
+    match c.next() {
+        Some(f) => format!("{}{} not found", f.to_uppercase(), c.as_str()),
+        None => "Not found".into(),
+    }
+}
+
+pub(crate) async fn not_found() -> ApiError {
+    ApiError(Error::NotFound("route"))
+}
+
+/// `Json<T>` whose rejections use the API's error shape.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(rejection) => Err(ApiError(json_error(rejection))),
+        }
+    }
+}
+
+fn json_error(r: JsonRejection) -> Error {
+    match r {
+        JsonRejection::JsonDataError(e) => Error::invalid("invalid-body", e.body_text()),
+        JsonRejection::JsonSyntaxError(_) => Error::invalid("invalid-json", "malformed JSON body"),
+        JsonRejection::MissingJsonContentType(_) => {
+            Error::invalid("invalid-content-type", "expected Content-Type: application/json")
+        }
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Error::TooLarge("request body too large".into())
+        }
+        other => Error::invalid("invalid-body", other.body_text()),
+    }
+}

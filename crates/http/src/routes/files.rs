@@ -1,0 +1,31 @@
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use imgtag_core::{BlobKey, Error};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Serves a blob named by a signed URL (the local stand-in for a pre-signed S3 GET).
+pub(crate) async fn get_file(
+    State(st): State<AppState>,
+    Path(key): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let signer = st.signer.as_ref().ok_or(Error::NotFound("route"))?;
+    let key = BlobKey::parse(&key).map_err(|_| Error::NotFound("file"))?;
+    let content_type = signer.verify_file(&key, &q, chrono::Utc::now())?;
+    let bytes = st.app.blobs.get(&key).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            // The URL is unique per signature and expiry, so the browser may keep it privately.
+            (header::CACHE_CONTROL, "private, max-age=600, immutable".to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}

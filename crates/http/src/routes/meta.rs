@@ -1,0 +1,35 @@
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Self-description with absolute URLs, as the seed's root route gives.
+pub(crate) async fn index(State(st): State<AppState>) -> Json<Value> {
+    let u = &st.public_url;
+    let e = |title: &str, method: &str, path: &str, auth: bool| {
+        json!({"title": title, "method": method, "url": format!("{u}{path}"), "auth": auth})
+    };
+    Json(json!({"endpoints": [
+        e("Sign up", "POST", "/signup", false),
+        e("Sign in", "POST", "/signin", false),
+        e("Refresh a session", "POST", "/token/refresh", false),
+        e("Create a pre-signed upload (or upload an image body directly)", "POST", "/images", true),
+        e("List images (tags, anyTags, notTags, minConfidence, limit, cursor)", "GET", "/images", true),
+        e("Get an image", "GET", "/images/{id}", true),
+        e("Delete an image", "DELETE", "/images/{id}", true),
+        e("Add a manual tag", "PUT", "/images/{id}/tags/{tag}", true),
+        e("Remove a tag", "DELETE", "/images/{id}/tags/{tag}", true),
+        e("Tag an image again", "POST", "/images/{id}/retag", true),
+        e("List tags by image count (prefix, limit)", "GET", "/tags", true),
+        e("Images with a tag", "GET", "/tags/{tag}/images", true),
+        e("Token verification keys", "GET", "/.well-known/jwks.json", false),
+        e("Health", "GET", "/healthz", false),
+    ]}))
+}
+
+pub(crate) async fn healthz(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let pending = st.app.queue.pending().await?;
+    Ok(Json(json!({"status": "ok", "pendingJobs": pending})))
+}

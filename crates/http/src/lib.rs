@@ -64,13 +64,17 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let base = state.config.normalised_base();
     let cors = cors_layer(&state.config);
-    let api = routes::routes().with_state(state);
+    let api = routes::routes();
     let app = if base.is_empty() {
         api
     } else {
-        Router::new().nest(&base, api)
+        // API Gateway serves the stage root both as `/Prod` and `/Prod/`.
+        Router::new()
+            .route(&format!("{base}/"), axum::routing::get(routes::index))
+            .nest(&base, api)
     };
-    app.fallback(error::not_found)
+    app.with_state(state)
+        .fallback(error::not_found)
         .layer(cors)
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }

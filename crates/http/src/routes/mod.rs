@@ -13,6 +13,8 @@ use axum::Router;
 
 use crate::AppState;
 
+pub(crate) use meta::index;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(meta::index))

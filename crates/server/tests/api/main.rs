@@ -1,0 +1,8 @@
+//! Black-box tests: a real server on port 0 with the embedded adapters and the built-in model.
+//! All in one binary so the model and dependencies are linked once.
+
+mod bad_input;
+mod helpers;
+mod images;
+mod restart;
+mod seed_flow;

@@ -1,0 +1,148 @@
+//! Router-level tests (`oneshot`, no socket): status codes, headers and JSON shapes.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use imgtag_core::services::{App, Settings};
+use imgtag_core::signing::Signer;
+use imgtag_http::{router, AppState, HttpConfig};
+use imgtag_local::{AccountsConfig, FsBlobStore, LocalAccounts, SqliteDb};
+use imgtag_vision::{BuiltinConfig, BuiltinTagger};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+struct Env {
+    router: axum::Router,
+    _dir: tempfile::TempDir,
+}
+
+fn env(base_path: &str) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDb::open_in_dir(dir.path()).unwrap();
+    let signer = Arc::new(Signer::new(b"0123456789abcdef0123456789abcdef".to_vec()));
+    let url = format!("http://api.test{base_path}");
+    let blobs = FsBlobStore::new(dir.path().join("blobs"), signer.clone(), url.clone());
+    let accounts = LocalAccounts::open(&db, dir.path(), AccountsConfig::default()).unwrap();
+    let tagger = BuiltinTagger::load(BuiltinConfig::default()).unwrap();
+    let app = App::new(
+        Arc::new(db.catalog()),
+        Arc::new(blobs),
+        Arc::new(db.queue()),
+        Arc::new(tagger),
+        Arc::new(accounts),
+        Settings::default(),
+    );
+    let config = HttpConfig {
+        base_path: base_path.into(),
+        ..HttpConfig::default()
+    };
+    let state = AppState {
+        app,
+        config: Arc::new(config),
+        public_url: url.into(),
+        signer: Some(signer),
+    };
+    Env {
+        router: router(state),
+        _dir: dir,
+    }
+}
+
+async fn send(env: &Env, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let resp = env.router.clone().oneshot(req).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (parts.status, parts.headers, json)
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn protected_routes_answer_401_with_seed_headers() {
+    let env = env("");
+    for (method, uri) in [
+        (Method::GET, "/images"),
+        (Method::POST, "/images"),
+        (Method::GET, "/tags"),
+        (Method::GET, "/tags/cat/images"),
+        (Method::DELETE, "/images/0190a0b0c0d0e0f0a0b0c0d0e0f0a0b0"),
+    ] {
+        let req = Request::builder().method(method).uri(uri).header("origin", "http://web.test");
+        let (status, headers, body) = send(&env, req.body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert_eq!(body, json!({"message": "Unauthorized", "code": "unauthorized"}));
+        assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer realm=\"imgtag\"");
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        let exposed = headers[header::ACCESS_CONTROL_EXPOSE_HEADERS].to_str().unwrap();
+        assert!(exposed.to_lowercase().contains("www-authenticate"));
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_preflight() {
+    let env = env("/Prod");
+    for uri in ["/Prod/", "/Prod/signup", "/Prod/signin", "/Prod/images", "/Prod/images/x", "/Prod/tags", "/Prod/tags/cat/images", "/Prod/uploads"] {
+        let req = Request::builder()
+            .method(Method::OPTIONS)
+            .uri(uri)
+            .header("origin", "http://web.test")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization,content-type")
+            .body(Body::empty())
+            .unwrap();
+        let (status, headers, _) = send(&env, req).await;
+        assert!(status.is_success(), "{uri}: {status}");
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        let allowed = headers[header::ACCESS_CONTROL_ALLOW_HEADERS].to_str().unwrap();
+        assert!(allowed.contains("authorization"), "{allowed}");
+    }
+}
+
+#[tokio::test]
+async fn root_describes_real_paths_under_the_base_path() {
+    let env = env("/Prod");
+    for uri in ["/Prod", "/Prod/"] {
+        let (status, _, body) = send(&env, get(uri)).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        let urls: Vec<&str> = body["endpoints"].as_array().unwrap().iter().map(|e| e["url"].as_str().unwrap()).collect();
+        assert!(urls.contains(&"http://api.test/Prod/signin"), "{urls:?}");
+        assert!(urls.contains(&"http://api.test/Prod/tags/{tag}/images"));
+    }
+    let (status, _, body) = send(&env, get("/signin")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "routes exist only under the base path");
+    assert_eq!(body["code"], "not-found");
+}
+
+#[tokio::test]
+async fn tag_route_redirects_to_the_filtered_listing() {
+    let env = env("/Prod");
+    let creds = json!({"username": "zed", "password": "Abc123!"}).to_string();
+    let post = |uri: &str| {
+        Request::post(uri).header(header::CONTENT_TYPE, "application/json").body(Body::from(creds.clone())).unwrap()
+    };
+    assert_eq!(send(&env, post("/Prod/signup")).await.0, StatusCode::CREATED);
+    let (status, _, body) = send(&env, post("/Prod/signin")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(body["expiresIn"].as_u64().unwrap() > 0);
+    let token = body["token"].as_str().unwrap();
+    let req = Request::get("/Prod/tags/tabby%20cat/images").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
+    let (status, headers, _) = send(&env, req).await;
+    assert_eq!(status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(headers[header::LOCATION], "/Prod/images?tags=tabby+cat");
+}
+
+#[tokio::test]
+async fn health_and_key_set_are_public() {
+    let env = env("");
+    let (status, _, body) = send(&env, get("/healthz")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+    let (status, _, body) = send(&env, get("/.well-known/jwks.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!body["keys"].as_array().unwrap().is_empty());
+}

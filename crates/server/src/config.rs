@@ -133,4 +133,22 @@ mod tests {
             Ok(())
         });
     }
+
+    #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../../../README.md");
+        let toml = readme
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("README has a TOML example");
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", toml)?;
+            let c = Config::load(Some(Path::new("c.toml")), &Overrides::default()).unwrap();
+            assert_eq!(c.app.labels.aliases["tabby cat"], "cat");
+            let TaggerConfig::Builtin(t) = c.tagger;
+            assert_eq!(t.top_k, 10);
+            Ok(())
+        });
+    }
 }

@@ -25,22 +25,40 @@ impl IntoResponse for ApiError {
         let (status, code, message) = match &self.0 {
             Error::Invalid { code, message } => (StatusCode::BAD_REQUEST, *code, message.clone()),
             Error::NotFound(what) => (StatusCode::NOT_FOUND, "not-found", capitalise(what)),
-            Error::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized".into()),
+            Error::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized".into(),
+            ),
             Error::BadCredentials(m) => (StatusCode::BAD_REQUEST, "bad-credentials", m.clone()),
             Error::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone()),
             Error::Conflict(m) => (StatusCode::BAD_REQUEST, "conflict", m.clone()),
             Error::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", m.clone()),
-            Error::UnsupportedMedia(m) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", m.clone())
-            }
-            Error::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", self.0.to_string()),
+            Error::UnsupportedMedia(m) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                m.clone(),
+            ),
+            Error::RateLimited(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                self.0.to_string(),
+            ),
             Error::Unavailable(m) => {
                 tracing::warn!(error = %m, "dependency unavailable");
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable, retry later".into())
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service unavailable, retry later".into(),
+                )
             }
             Error::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error".into())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal server error".into(),
+                )
             }
         };
         let mut resp = (status, Json(json!({"message": message, "code": code}))).into_response();
@@ -91,9 +109,10 @@ fn json_error(r: JsonRejection) -> Error {
     match r {
         JsonRejection::JsonDataError(e) => Error::invalid("invalid-body", e.body_text()),
         JsonRejection::JsonSyntaxError(_) => Error::invalid("invalid-json", "malformed JSON body"),
-        JsonRejection::MissingJsonContentType(_) => {
-            Error::invalid("invalid-content-type", "expected Content-Type: application/json")
-        }
+        JsonRejection::MissingJsonContentType(_) => Error::invalid(
+            "invalid-content-type",
+            "expected Content-Type: application/json",
+        ),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             Error::TooLarge("request body too large".into())
         }

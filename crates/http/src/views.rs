@@ -8,7 +8,7 @@ use crate::AppState;
 fn label_json(l: &Label) -> Value {
     json!({
         "name": l.name,
-        "confidence": (l.confidence * 10000.0).round() / 10000.0,
+        "confidence": (f64::from(l.confidence) * 10000.0).round() / 10000.0,
         "source": l.source.as_str(),
     })
 }
@@ -18,7 +18,11 @@ pub(crate) async fn image_json(state: &AppState, img: &Image) -> Result<Value, E
     let file_url = state
         .app
         .blobs
-        .presign_get(&img.blob_key, &img.content_type, state.app.settings.url_ttl())
+        .presign_get(
+            &img.blob_key,
+            &img.content_type,
+            state.app.settings.url_ttl(),
+        )
         .await?;
     Ok(json!({
         "id": img.id,

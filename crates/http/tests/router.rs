@@ -72,13 +72,21 @@ async fn protected_routes_answer_401_with_seed_headers() {
         (Method::GET, "/tags/cat/images"),
         (Method::DELETE, "/images/0190a0b0c0d0e0f0a0b0c0d0e0f0a0b0"),
     ] {
-        let req = Request::builder().method(method).uri(uri).header("origin", "http://web.test");
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("origin", "http://web.test");
         let (status, headers, body) = send(&env, req.body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
-        assert_eq!(body, json!({"message": "Unauthorized", "code": "unauthorized"}));
+        assert_eq!(
+            body,
+            json!({"message": "Unauthorized", "code": "unauthorized"})
+        );
         assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer realm=\"imgtag\"");
         assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
-        let exposed = headers[header::ACCESS_CONTROL_EXPOSE_HEADERS].to_str().unwrap();
+        let exposed = headers[header::ACCESS_CONTROL_EXPOSE_HEADERS]
+            .to_str()
+            .unwrap();
         assert!(exposed.to_lowercase().contains("www-authenticate"));
     }
 }
@@ -86,19 +94,33 @@ async fn protected_routes_answer_401_with_seed_headers() {
 #[tokio::test]
 async fn every_route_answers_preflight() {
     let env = env("/Prod");
-    for uri in ["/Prod/", "/Prod/signup", "/Prod/signin", "/Prod/images", "/Prod/images/x", "/Prod/tags", "/Prod/tags/cat/images", "/Prod/uploads"] {
+    for uri in [
+        "/Prod/",
+        "/Prod/signup",
+        "/Prod/signin",
+        "/Prod/images",
+        "/Prod/images/x",
+        "/Prod/tags",
+        "/Prod/tags/cat/images",
+        "/Prod/uploads",
+    ] {
         let req = Request::builder()
             .method(Method::OPTIONS)
             .uri(uri)
             .header("origin", "http://web.test")
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization,content-type")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
             .body(Body::empty())
             .unwrap();
         let (status, headers, _) = send(&env, req).await;
         assert!(status.is_success(), "{uri}: {status}");
         assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
-        let allowed = headers[header::ACCESS_CONTROL_ALLOW_HEADERS].to_str().unwrap();
+        let allowed = headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
+            .to_str()
+            .unwrap();
         assert!(allowed.contains("authorization"), "{allowed}");
     }
 }
@@ -109,12 +131,21 @@ async fn root_describes_real_paths_under_the_base_path() {
     for uri in ["/Prod", "/Prod/"] {
         let (status, _, body) = send(&env, get(uri)).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
-        let urls: Vec<&str> = body["endpoints"].as_array().unwrap().iter().map(|e| e["url"].as_str().unwrap()).collect();
+        let urls: Vec<&str> = body["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["url"].as_str().unwrap())
+            .collect();
         assert!(urls.contains(&"http://api.test/Prod/signin"), "{urls:?}");
         assert!(urls.contains(&"http://api.test/Prod/tags/{tag}/images"));
     }
     let (status, _, body) = send(&env, get("/signin")).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "routes exist only under the base path");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "routes exist only under the base path"
+    );
     assert_eq!(body["code"], "not-found");
 }
 
@@ -123,14 +154,23 @@ async fn tag_route_redirects_to_the_filtered_listing() {
     let env = env("/Prod");
     let creds = json!({"username": "zed", "password": "Abc123!"}).to_string();
     let post = |uri: &str| {
-        Request::post(uri).header(header::CONTENT_TYPE, "application/json").body(Body::from(creds.clone())).unwrap()
+        Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(creds.clone()))
+            .unwrap()
     };
-    assert_eq!(send(&env, post("/Prod/signup")).await.0, StatusCode::CREATED);
+    assert_eq!(
+        send(&env, post("/Prod/signup")).await.0,
+        StatusCode::CREATED
+    );
     let (status, _, body) = send(&env, post("/Prod/signin")).await;
     assert_eq!(status, StatusCode::CREATED);
     assert!(body["expiresIn"].as_u64().unwrap() > 0);
     let token = body["token"].as_str().unwrap();
-    let req = Request::get("/Prod/tags/tabby%20cat/images").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
+    let req = Request::get("/Prod/tags/tabby%20cat/images")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
     let (status, headers, _) = send(&env, req).await;
     assert_eq!(status, StatusCode::PERMANENT_REDIRECT);
     assert_eq!(headers[header::LOCATION], "/Prod/images?tags=tabby+cat");

@@ -36,9 +36,10 @@ impl Application {
         };
         let public_url = format!("{root}{}", config.http.normalised_base());
         let state = build_state(&config, &public_url)?;
-        let workers = config.server.workers.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        });
+        let workers = config
+            .server
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         Ok(Application {
             listener,
             state,
@@ -57,14 +58,21 @@ impl Application {
 
     /// Serves until `stop` resolves, then finishes in-flight requests and jobs (bounded by the
     /// grace period).
-    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (tx, rx) = tokio::sync::watch::channel(false);
         let workers = tokio::spawn(imgtag_core::services::run_workers(
             self.state.app.clone(),
             self.workers,
             rx,
         ));
-        let workers = if self.workers == 0 { None } else { Some(workers) };
+        let workers = if self.workers == 0 {
+            None
+        } else {
+            Some(workers)
+        };
         let router = imgtag_http::router(self.state);
         tracing::info!(addr = %self.listener.local_addr()?, "imgtag listening");
         axum::serve(self.listener, router)

@@ -1,7 +1,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use imgtag_server::{config::TaggerConfig, shutdown_signal, telemetry, Application, Config, Overrides};
+use imgtag_server::{
+    config::TaggerConfig, shutdown_signal, telemetry, Application, Config, Overrides,
+};
 
 /// imgtag: an image-tagging API with a built-in neural tagger.
 #[derive(Parser)]
@@ -53,7 +55,11 @@ struct ServeArgs {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Tag { files, json, config }) => {
+        Some(Command::Tag {
+            files,
+            json,
+            config,
+        }) => {
             let cfg = match Config::load(config.as_deref(), &Overrides::default()) {
                 Ok(c) => c,
                 Err(e) => {

@@ -23,8 +23,8 @@ pub fn build_state(config: &Config, public_url: &str) -> anyhow::Result<AppState
     let db = SqliteDb::open_in_dir(dir).context("opening the database")?;
     let signer = Arc::new(Signer::new(load_or_create_secret(dir)?));
     let blobs = FsBlobStore::new(dir.join("blobs"), signer.clone(), public_url.to_string());
-    let accounts = LocalAccounts::open(&db, dir, config.accounts.clone())
-        .context("opening local accounts")?;
+    let accounts =
+        LocalAccounts::open(&db, dir, config.accounts.clone()).context("opening local accounts")?;
     let tagger = match &config.tagger {
         TaggerConfig::Builtin(c) => {
             BuiltinTagger::load(c.clone()).context("loading the built-in model")?

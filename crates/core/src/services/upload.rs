@@ -43,7 +43,8 @@ impl App {
         let id = ImageId::new();
         let policy = UploadPolicy {
             key: BlobKey::for_image(owner, &id),
-            name: clean_name(name.unwrap_or("image")),
+            // Empty when the client gave none; the upload target may then use the file's own name.
+            name: name.map(clean_name).unwrap_or_default(),
             content_type_prefix: "image/".to_string(),
             min_size: 1,
             max_size: self.settings.max_upload_bytes,

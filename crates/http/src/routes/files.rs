@@ -22,7 +22,10 @@ pub(crate) async fn get_file(
         [
             (header::CONTENT_TYPE, content_type),
             // The URL is unique per signature and expiry, so the browser may keep it privately.
-            (header::CACHE_CONTROL, "private, max-age=600, immutable".to_string()),
+            (
+                header::CACHE_CONTROL,
+                "private, max-age=600, immutable".to_string(),
+            ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
         ],
         bytes,

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::views::{image_json, images_json};
-use crate::{Auth, AppState};
+use crate::{AppState, Auth};
 
 pub(crate) async fn list(
     State(st): State<AppState>,
@@ -61,5 +61,8 @@ pub(crate) async fn retag(
     Path(id): Path<String>,
 ) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
     let img = st.app.retag(&caller.owner, &id).await?;
-    Ok((axum::http::StatusCode::ACCEPTED, Json(image_json(&st, &img).await?)))
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(image_json(&st, &img).await?),
+    ))
 }

@@ -8,9 +8,7 @@ use crate::AppState;
 /// Self-description with absolute URLs, as the seed's root route gives.
 pub(crate) async fn index(State(st): State<AppState>) -> Json<Value> {
     let u = &st.public_url;
-    let e = |title: &str, method: &str, path: &str, auth: bool| {
-        json!({"title": title, "method": method, "url": format!("{u}{path}"), "auth": auth})
-    };
+    let e = |title: &str, method: &str, path: &str, auth: bool| json!({"title": title, "method": method, "url": format!("{u}{path}"), "auth": auth});
     Json(json!({"endpoints": [
         e("Sign up", "POST", "/signup", false),
         e("Sign in", "POST", "/signin", false),

@@ -33,7 +33,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/tags", get(tags::list))
         .route("/tags/{tag}/images", get(tags::images_by_tag))
         // Upload bodies are streamed and capped by the upload policy, not by axum's limit.
-        .route("/uploads", post(upload::post_form).layer(DefaultBodyLimit::disable()))
+        .route(
+            "/uploads",
+            post(upload::post_form).layer(DefaultBodyLimit::disable()),
+        )
         .route(
             "/uploads/{*key}",
             put(upload::put_object).layer(DefaultBodyLimit::disable()),

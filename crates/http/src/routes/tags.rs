@@ -7,7 +7,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
-use crate::{Auth, AppState};
+use crate::{AppState, Auth};
 
 pub(crate) async fn list(
     State(st): State<AppState>,
@@ -16,7 +16,11 @@ pub(crate) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let counts = st
         .app
-        .tag_counts(&caller.owner, q.get("prefix").map(String::as_str), q.get("limit").map(String::as_str))
+        .tag_counts(
+            &caller.owner,
+            q.get("prefix").map(String::as_str),
+            q.get("limit").map(String::as_str),
+        )
         .await?;
     let tags: Vec<&str> = counts.iter().map(|c| c.name.as_str()).collect();
     let map: Map<String, Value> = counts
@@ -35,5 +39,9 @@ pub(crate) async fn images_by_tag(
     let base = st.config.normalised_base();
     let enc: String = form_urlencoded::byte_serialize(tag.as_bytes()).collect();
     let location = format!("{base}/images?tags={enc}");
-    (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, location)]).into_response()
+    (
+        StatusCode::PERMANENT_REDIRECT,
+        [(header::LOCATION, location)],
+    )
+        .into_response()
 }

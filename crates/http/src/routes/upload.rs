@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{ApiError, JsonBody};
 use crate::views::image_json;
-use crate::{Auth, AppState};
+use crate::{AppState, Auth};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -72,7 +72,11 @@ pub(crate) async fn create(
     };
     let ticket = st
         .app
-        .create_upload(&caller.owner, body.name.as_deref(), body.content_type.as_deref())
+        .create_upload(
+            &caller.owner,
+            body.name.as_deref(),
+            body.content_type.as_deref(),
+        )
         .await?;
     let fields: Map<String, Value> = ticket
         .form
@@ -94,7 +98,10 @@ fn signer(st: &AppState) -> Result<&imgtag_core::signing::Signer, Error> {
 }
 
 fn check_type(v: &VerifiedUpload, declared: &str) -> Result<(), Error> {
-    if declared.to_ascii_lowercase().starts_with(&v.content_type_prefix) {
+    if declared
+        .to_ascii_lowercase()
+        .starts_with(&v.content_type_prefix)
+    {
         Ok(())
     } else {
         Err(Error::Forbidden(format!(
@@ -113,13 +120,17 @@ fn limits(v: &VerifiedUpload) -> UploadLimits {
 
 /// `POST /uploads`: multipart form with the signed fields, then `file` (S3 semantics: fields
 /// after `file` are ignored). Answers 204 like S3.
-pub(crate) async fn post_form(State(st): State<AppState>, req: Request) -> Result<StatusCode, ApiError> {
+pub(crate) async fn post_form(
+    State(st): State<AppState>,
+    req: Request,
+) -> Result<StatusCode, ApiError> {
     let signer = signer(&st)?;
     let boundary = multer::parse_boundary(content_type(req.headers()))
         .map_err(|_| Error::invalid("invalid-form", "expected multipart/form-data"))?;
     let mut form = multer::Multipart::new(req.into_body().into_data_stream(), boundary);
     let mut fields = HashMap::new();
-    let bad_form = |e: multer::Error| Error::invalid("invalid-form", format!("malformed form: {e}"));
+    let bad_form =
+        |e: multer::Error| Error::invalid("invalid-form", format!("malformed form: {e}"));
     while let Some(field) = form.next_field().await.map_err(bad_form)? {
         let name = field.name().unwrap_or_default().to_ascii_lowercase();
         if name != "file" {
@@ -140,9 +151,13 @@ pub(crate) async fn post_form(State(st): State<AppState>, req: Request) -> Resul
             .or_else(|| field.content_type().map(|m| m.to_string()))
             .unwrap_or_default();
         check_type(&verified, &declared)?;
+        let name = match (verified.name.as_str(), field.file_name()) {
+            ("", Some(file_name)) => file_name.to_string(),
+            (signed, _) => signed.to_string(),
+        };
         let body: ByteStream = Box::pin(field.map_err(std::io::Error::other));
         st.app
-            .accept_upload(&verified.key, &verified.name, body, limits(&verified))
+            .accept_upload(&verified.key, &name, body, limits(&verified))
             .await?;
         return Ok(StatusCode::NO_CONTENT);
     }
@@ -162,7 +177,12 @@ pub(crate) async fn put_object(
     check_type(&verified, content_type(req.headers()))?;
     let img = st
         .app
-        .accept_upload(&key, &verified.name, body_stream(req.into_body()), limits(&verified))
+        .accept_upload(
+            &key,
+            &verified.name,
+            body_stream(req.into_body()),
+            limits(&verified),
+        )
         .await?;
     Ok((StatusCode::OK, Json(image_json(&st, &img).await?)).into_response())
 }

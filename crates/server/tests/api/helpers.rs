@@ -6,7 +6,9 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 
 pub fn fixture(name: &str) -> Vec<u8> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/images").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/images")
+        .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -74,7 +76,12 @@ impl TestApp {
         self._dir.take()
     }
 
-    pub async fn post_json(&self, path: &str, body: Value, token: Option<&str>) -> reqwest::Response {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: Value,
+        token: Option<&str>,
+    ) -> reqwest::Response {
         let mut r = self.client.post(format!("{}{path}", self.url)).json(&body);
         if let Some(t) = token {
             r = r.bearer_auth(t);
@@ -104,7 +111,10 @@ impl TestApp {
         assert_eq!(r.status(), 201, "signup {name}");
         let r = self.post_json("/signin", creds, None).await;
         assert_eq!(r.status(), 201, "signin {name}");
-        r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// `POST /images`, then the multipart POST of the seed's client. Returns (id, status).
@@ -122,7 +132,10 @@ impl TestApp {
         for (k, v) in fc["formFields"].as_object().unwrap() {
             form = form.text(k.clone(), v.as_str().unwrap().to_string());
         }
-        let part = Part::bytes(bytes).file_name("photo").mime_str(mime).unwrap();
+        let part = Part::bytes(bytes)
+            .file_name("photo")
+            .mime_str(mime)
+            .unwrap();
         form = form.part("file", part);
         self.client
             .post(fc["uploadUrl"].as_str().unwrap())

@@ -11,7 +11,9 @@ use crate::helpers::{fixture, spawn_app, spawn_in, tags};
 async fn images_and_tags_survive_a_graceful_restart() {
     let mut app = spawn_app().await;
     let token = app.user("jack").await;
-    let (id, _) = app.upload(&token, fixture("chelsea.jpg"), "image/jpeg").await;
+    let (id, _) = app
+        .upload(&token, fixture("chelsea.jpg"), "image/jpeg")
+        .await;
     let before = app.wait_tagged(&token, &id, Duration::from_secs(10)).await;
     app.stop().await;
     let dir = app.take_dir().unwrap();
@@ -32,12 +34,22 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn start(dir: &std::path::Path, port: u16, workers: &str) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_imgtag"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--workers", workers])
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--workers",
+            workers,
+        ])
         .arg("--data-dir")
         .arg(dir)
         .env("RUST_LOG", "warn")
@@ -47,8 +59,14 @@ async fn start(dir: &std::path::Path, port: u16, workers: &str) -> Server {
         .expect("start imgtag");
     let server = Server(child);
     let start = Instant::now();
-    while reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_err() {
-        assert!(start.elapsed() < Duration::from_secs(30), "server did not start");
+    while reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .is_err()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     server
@@ -63,20 +81,52 @@ async fn an_upload_acknowledged_before_a_kill_is_tagged_after_restart() {
     let mut server = start(dir.path(), port, "0").await;
     let client = reqwest::Client::new();
     let creds = serde_json::json!({"username": "kim", "password": "Abc123!"});
-    client.post(format!("{url}/signup")).json(&creds).send().await.unwrap();
-    let token = client.post(format!("{url}/signin")).json(&creds).send().await.unwrap()
-        .json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
-    let r = client.post(format!("{url}/images")).bearer_auth(&token)
-        .header("content-type", "image/jpeg").body(fixture("chelsea.jpg")).send().await.unwrap();
+    client
+        .post(format!("{url}/signup"))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap();
+    let token = client
+        .post(format!("{url}/signin"))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = client
+        .post(format!("{url}/images"))
+        .bearer_auth(&token)
+        .header("content-type", "image/jpeg")
+        .body(fixture("chelsea.jpg"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
-    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     server.0.kill().unwrap(); // SIGKILL: no graceful anything
     server.0.wait().unwrap();
 
     let _server = start(dir.path(), port, "2").await;
     let start = Instant::now();
     let img = loop {
-        let img: Value = client.get(format!("{url}/images/{id}")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let img: Value = client
+            .get(format!("{url}/images/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if img["status"] != "pending" || start.elapsed() > Duration::from_secs(20) {
             break img;
         }

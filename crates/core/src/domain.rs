@@ -15,8 +15,7 @@ impl Owner {
     pub fn parse(s: &str) -> Result<Self> {
         let ok = !s.is_empty()
             && s.len() <= 128
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
             && !s.starts_with('.');
         if ok {
@@ -46,7 +45,10 @@ impl ImageId {
         ImageId(uuid::Uuid::now_v7().simple().to_string())
     }
     pub fn parse(s: &str) -> Result<Self> {
-        if s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+        if s.len() == 32
+            && s.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
             Ok(ImageId(s.to_owned()))
         } else {
             Err(Error::NotFound("image"))
@@ -77,12 +79,18 @@ pub struct TagName(String);
 
 impl TagName {
     pub fn parse(s: &str) -> Result<Self> {
-        let norm = s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let norm = s
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
         let bad = |c: char| c.is_control() || matches!(c, ',' | '/' | '\\' | '?' | '#' | '%');
         if norm.is_empty() || norm.chars().count() > 64 || norm.chars().any(bad) {
             return Err(Error::invalid(
                 "invalid-tag",
-                format!("invalid tag {s:?}: 1-64 characters, no control characters or , / \\ ? # %"),
+                format!(
+                    "invalid tag {s:?}: 1-64 characters, no control characters or , / \\ ? # %"
+                ),
             ));
         }
         Ok(TagName(norm))
@@ -230,7 +238,10 @@ mod tests {
 
     #[test]
     fn tag_names_are_normalised_and_checked() {
-        assert_eq!(TagName::parse("  Tabby   Cat ").unwrap().as_str(), "tabby cat");
+        assert_eq!(
+            TagName::parse("  Tabby   Cat ").unwrap().as_str(),
+            "tabby cat"
+        );
         for bad in ["", "   ", "a,b", "../x", "a/b", "x\u{0}", &"x".repeat(65)] {
             assert!(TagName::parse(bad).is_err(), "{bad:?} accepted");
         }
@@ -240,7 +251,12 @@ mod tests {
     fn image_ids_reject_traversal_and_garbage() {
         let id = ImageId::new();
         assert_eq!(ImageId::parse(id.as_str()).unwrap(), id);
-        for bad in ["../etc/passwd", "", "ABCDEF0123456789ABCDEF0123456789", "x".repeat(32).as_str()] {
+        for bad in [
+            "../etc/passwd",
+            "",
+            "ABCDEF0123456789ABCDEF0123456789",
+            "x".repeat(32).as_str(),
+        ] {
             assert!(ImageId::parse(bad).is_err());
         }
     }

@@ -205,7 +205,11 @@ impl Signer {
         q: &HashMap<String, String>,
         now: DateTime<Utc>,
     ) -> Result<VerifiedUpload> {
-        let field = |n: &str| q.get(n).cloned().ok_or_else(|| forbidden("missing signature"));
+        let field = |n: &str| {
+            q.get(n)
+                .cloned()
+                .ok_or_else(|| forbidden("missing signature"))
+        };
         let (name, min, max, exp, sig) = (
             field("name")?,
             field("minSize")?,
@@ -251,8 +255,16 @@ impl Signer {
         q: &HashMap<String, String>,
         now: DateTime<Utc>,
     ) -> Result<String> {
-        let field = |n: &str| q.get(n).cloned().ok_or_else(|| forbidden("missing signature"));
-        let (ct, exp, sig) = (field("contentType")?, field("expires")?, field("signature")?);
+        let field = |n: &str| {
+            q.get(n)
+                .cloned()
+                .ok_or_else(|| forbidden("missing signature"))
+        };
+        let (ct, exp, sig) = (
+            field("contentType")?,
+            field("expires")?,
+            field("signature")?,
+        );
         let expected = self.mac_hex(&format!("GET\n{key}\n{ct}\n{exp}"));
         if !constant_eq(expected.as_bytes(), sig.as_bytes()) {
             return Err(forbidden("URL signature does not match"));

@@ -45,18 +45,33 @@ fn post_policy_rejects_tampering_expiry_and_other_keys() {
     let fields = form_map(&form);
 
     let mut key_changed = fields.clone();
-    key_changed.insert("key".into(), "images/bob/0190a0b0c0d0e0f0a0b0c0d0e0f0a0b0".into());
-    assert!(matches!(s.verify_form(&key_changed, now), Err(Error::Forbidden(_))));
+    key_changed.insert(
+        "key".into(),
+        "images/bob/0190a0b0c0d0e0f0a0b0c0d0e0f0a0b0".into(),
+    );
+    assert!(matches!(
+        s.verify_form(&key_changed, now),
+        Err(Error::Forbidden(_))
+    ));
 
     let mut sig_changed = fields.clone();
     sig_changed.insert("x-amz-signature".into(), "00".repeat(32));
-    assert!(matches!(s.verify_form(&sig_changed, now), Err(Error::Forbidden(_))));
+    assert!(matches!(
+        s.verify_form(&sig_changed, now),
+        Err(Error::Forbidden(_))
+    ));
 
     let later = now + chrono::Duration::seconds(301);
-    assert!(matches!(s.verify_form(&fields, later), Err(Error::Forbidden(_))));
+    assert!(matches!(
+        s.verify_form(&fields, later),
+        Err(Error::Forbidden(_))
+    ));
 
     let other = Signer::new(b"other".to_vec());
-    assert!(matches!(other.verify_form(&fields, now), Err(Error::Forbidden(_))));
+    assert!(matches!(
+        other.verify_form(&fields, now),
+        Err(Error::Forbidden(_))
+    ));
 }
 
 #[test]
@@ -73,10 +88,18 @@ fn put_and_get_urls_verify_only_unchanged() {
     let other_key = BlobKey::parse("images/bob/x").unwrap();
     assert!(s.verify_put(&other_key, &q, now).is_err());
 
-    let get = s.file_url("http://h", &p.key, "image/png", Duration::from_secs(60), now);
+    let get = s.file_url(
+        "http://h",
+        &p.key,
+        "image/png",
+        Duration::from_secs(60),
+        now,
+    );
     let q = query(&get);
     assert_eq!(s.verify_file(&p.key, &q, now).unwrap(), "image/png");
-    assert!(s.verify_file(&p.key, &q, now + chrono::Duration::seconds(61)).is_err());
+    assert!(s
+        .verify_file(&p.key, &q, now + chrono::Duration::seconds(61))
+        .is_err());
     let mut ct = q.clone();
     ct.insert("contentType".into(), "text/html".into());
     assert!(s.verify_file(&p.key, &ct, now).is_err());

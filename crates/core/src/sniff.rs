@@ -43,7 +43,10 @@ pub fn sniff_format(head: &[u8]) -> Option<ImageFormat> {
 /// Width and height from the header, when the header is complete within `head`.
 pub fn dimensions(head: &[u8]) -> Option<(u32, u32)> {
     let size = imagesize::blob_size(head).ok()?;
-    Some((u32::try_from(size.width).ok()?, u32::try_from(size.height).ok()?))
+    Some((
+        u32::try_from(size.width).ok()?,
+        u32::try_from(size.height).ok()?,
+    ))
 }
 
 #[cfg(test)]
@@ -52,11 +55,23 @@ mod tests {
 
     #[test]
     fn recognises_magic_numbers() {
-        assert_eq!(sniff_format(b"\xFF\xD8\xFF\xE0\0\x10JFIF\0\x01"), Some(ImageFormat::Jpeg));
-        assert_eq!(sniff_format(b"\x89PNG\r\n\x1a\n\0\0\0\r"), Some(ImageFormat::Png));
-        assert_eq!(sniff_format(b"RIFF\0\0\0\0WEBPVP8 "), Some(ImageFormat::WebP));
+        assert_eq!(
+            sniff_format(b"\xFF\xD8\xFF\xE0\0\x10JFIF\0\x01"),
+            Some(ImageFormat::Jpeg)
+        );
+        assert_eq!(
+            sniff_format(b"\x89PNG\r\n\x1a\n\0\0\0\r"),
+            Some(ImageFormat::Png)
+        );
+        assert_eq!(
+            sniff_format(b"RIFF\0\0\0\0WEBPVP8 "),
+            Some(ImageFormat::WebP)
+        );
         assert_eq!(sniff_format(b"GIF89a\0\0\0\0\0\0"), Some(ImageFormat::Gif));
-        assert_eq!(sniff_format(b"MM\0*\0\0\0\x08\0\0\0\0"), Some(ImageFormat::Tiff));
+        assert_eq!(
+            sniff_format(b"MM\0*\0\0\0\x08\0\0\0\0"),
+            Some(ImageFormat::Tiff)
+        );
         assert_eq!(sniff_format(b"<html><body>"), None);
         assert_eq!(sniff_format(b"RIFF\0\0\0\0WAVEfmt "), None);
         assert_eq!(sniff_format(b""), None);

@@ -31,7 +31,10 @@ impl BlobKey {
         if s.len() <= 512 && s.split('/').all(seg_ok) {
             Ok(BlobKey(s.to_owned()))
         } else {
-            Err(Error::invalid("invalid-key", format!("invalid object key {s:?}")))
+            Err(Error::invalid(
+                "invalid-key",
+                format!("invalid object key {s:?}"),
+            ))
         }
     }
 
@@ -137,7 +140,9 @@ mod tests {
 
     #[test]
     fn keys_reject_traversal() {
-        for bad in ["", "/a", "a/", "a//b", "../x", "a/../b", "a/./b", "a b", "a\\b", "%2e%2e"] {
+        for bad in [
+            "", "/a", "a/", "a//b", "../x", "a/../b", "a/./b", "a b", "a\\b", "%2e%2e",
+        ] {
             assert!(BlobKey::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(BlobKey::parse("images/alice/0190a0b0c0d0e0f0a0b0c0d0e0f0a0b0").is_ok());

@@ -96,8 +96,7 @@ pub trait Catalog: Send + Sync {
     async fn get_image(&self, owner: &Owner, id: &ImageId) -> Result<Option<Image>>;
     async fn delete_image(&self, owner: &Owner, id: &ImageId) -> Result<bool>;
     async fn list_images(&self, owner: &Owner, query: &ImageQuery) -> Result<Page>;
-    async fn set_auto_labels(&self, owner: &Owner, id: &ImageId, labels: &[Label])
-        -> Result<bool>;
+    async fn set_auto_labels(&self, owner: &Owner, id: &ImageId, labels: &[Label]) -> Result<bool>;
     async fn mark_failed(&self, owner: &Owner, id: &ImageId, reason: &str) -> Result<bool>;
     async fn mark_pending(&self, owner: &Owner, id: &ImageId) -> Result<bool>;
     async fn add_manual_label(&self, owner: &Owner, id: &ImageId, tag: &TagName) -> Result<bool>;

@@ -100,12 +100,23 @@ impl App {
     ) -> Result<Vec<TagCount>> {
         let limit = match limit {
             None => MAX_LIMIT,
-            Some(s) => s.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
-                Error::invalid("invalid-limit", format!("limit must be from 1 to {MAX_LIMIT}"))
-            })?,
+            Some(s) => s
+                .parse()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "invalid-limit",
+                        format!("limit must be from 1 to {MAX_LIMIT}"),
+                    )
+                })?,
         };
-        let prefix = prefix.map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty());
-        self.catalog.tag_counts(owner, prefix.as_deref(), limit).await
+        let prefix = prefix
+            .map(|p| p.trim().to_lowercase())
+            .filter(|p| !p.is_empty());
+        self.catalog
+            .tag_counts(owner, prefix.as_deref(), limit)
+            .await
     }
 
     pub async fn add_manual_tag(&self, owner: &Owner, id: &str, tag: &str) -> Result<Image> {

@@ -133,9 +133,18 @@ mod tests {
 
     #[tokio::test]
     async fn rejects_oversize_non_images_and_empty() {
-        assert!(matches!(run(PNG, 10).await.rejected, Some(Error::TooLarge(_))));
+        assert!(matches!(
+            run(PNG, 10).await.rejected,
+            Some(Error::TooLarge(_))
+        ));
         let html: &[u8] = b"<html><body>hello</body></html>";
-        assert!(matches!(run(html, 100).await.rejected, Some(Error::UnsupportedMedia(_))));
-        assert!(matches!(run(b"", 100).await.rejected, Some(Error::Invalid { .. })));
+        assert!(matches!(
+            run(html, 100).await.rejected,
+            Some(Error::UnsupportedMedia(_))
+        ));
+        assert!(matches!(
+            run(b"", 100).await.rejected,
+            Some(Error::Invalid { .. })
+        ));
     }
 }

@@ -35,7 +35,11 @@ impl LabelPolicy {
             *c = c.max(p.confidence.clamp(0.0, 1.0));
         }
         let mut labels: Vec<Label> = best.into_iter().map(|(n, c)| Label::auto(n, c)).collect();
-        labels.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.name.cmp(&b.name)));
+        labels.sort_by(|a, b| {
+            b.confidence
+                .total_cmp(&a.confidence)
+                .then(a.name.cmp(&b.name))
+        });
         labels
     }
 }
@@ -57,8 +61,16 @@ mod tests {
             aliases: [("tabby cat".to_string(), "cat".to_string())].into(),
             ignore: ["animal".to_string()].into(),
         };
-        let out = policy.apply(&[p("cat", 0.5), p("tabby cat", 0.7), p("animal", 0.9), p("pet", 0.2)]);
-        let names: Vec<_> = out.iter().map(|l| (l.name.as_str(), l.confidence)).collect();
+        let out = policy.apply(&[
+            p("cat", 0.5),
+            p("tabby cat", 0.7),
+            p("animal", 0.9),
+            p("pet", 0.2),
+        ]);
+        let names: Vec<_> = out
+            .iter()
+            .map(|l| (l.name.as_str(), l.confidence))
+            .collect();
         assert_eq!(names, vec![("cat", 0.7), ("pet", 0.2)]);
     }
 }

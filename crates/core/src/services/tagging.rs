@@ -27,7 +27,9 @@ impl App {
         let bytes = match self.blobs.get(&image.blob_key).await {
             Ok(b) => b,
             Err(Error::NotFound(_)) => {
-                return self.fail_permanently(owner, id, "the stored file is missing").await
+                return self
+                    .fail_permanently(owner, id, "the stored file is missing")
+                    .await
             }
             Err(e) => return Err(e),
         };

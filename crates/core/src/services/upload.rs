@@ -76,7 +76,9 @@ impl App {
             return Err(rejected);
         }
         put?;
-        let format = report.format.ok_or_else(|| Error::internal("upload not inspected"))?;
+        let format = report
+            .format
+            .ok_or_else(|| Error::internal("upload not inspected"))?;
         let (width, height) = sniff::dimensions(&report.head).unzip();
         let new = NewImage {
             id: id.clone(),
@@ -105,7 +107,12 @@ impl App {
     }
 
     /// One-step upload: the request body is the image.
-    pub async fn upload_direct(&self, owner: &Owner, name: &str, body: ByteStream) -> Result<Image> {
+    pub async fn upload_direct(
+        &self,
+        owner: &Owner,
+        name: &str,
+        body: ByteStream,
+    ) -> Result<Image> {
         let key = BlobKey::for_image(owner, &ImageId::new());
         let limits = UploadLimits {
             min_size: 1,

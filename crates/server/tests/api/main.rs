@@ -5,4 +5,5 @@ mod bad_input;
 mod helpers;
 mod images;
 mod restart;
+mod retries;
 mod seed_flow;

@@ -1,1 +1,0 @@
-//! Conformance suites, one per port, run by every adapter.

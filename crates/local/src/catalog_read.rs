@@ -1,0 +1,258 @@
+//! [`imgtag_core::Catalog`] on SQLite: reads (one image, filtered pages, tag counts).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use imgtag_core::{
+    BlobKey, Cursor, Error, Image, ImageId, ImageQuery, ImageStatus, Label, LabelSource, Owner,
+    Page, Result, TagCount, TagName,
+};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+
+use crate::db::sql_err;
+
+const IMAGE_COLUMNS: &str = "id, owner, name, blob_key, content_type, size, width, height, \
+                             sha256, status, failure_reason, created_at, updated_at";
+
+/// Most labels a query may name: keeps the generated SQL (and its cost) bounded.
+const MAX_QUERY_TAGS: usize = 100;
+
+/// Rejects queries outside the contract before touching the database.
+pub(crate) fn check_query(q: &ImageQuery) -> Result<()> {
+    if !(1..=1000).contains(&q.limit) {
+        return Err(Error::invalid(
+            "invalid-limit",
+            "limit must be between 1 and 1000",
+        ));
+    }
+    if q.all_tags.len() + q.any_tags.len() + q.not_tags.len() > MAX_QUERY_TAGS {
+        return Err(Error::invalid(
+            "too-many-tags",
+            format!("at most {MAX_QUERY_TAGS} tags per query"),
+        ));
+    }
+    if let Some(c) = q.min_confidence {
+        if !(0.0..=1.0).contains(&c) {
+            return Err(Error::invalid(
+                "invalid-confidence",
+                "minConfidence must be between 0 and 1",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::Internal(format!("corrupt catalog row: {what}"))
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| corrupt("timestamp"))
+}
+
+/// Raw columns, converted to domain types outside the rusqlite closure so that a bad value
+/// becomes an `Error` rather than a panic.
+struct RawImage {
+    cols: [String; 5],
+    size: i64,
+    width: Option<u32>,
+    height: Option<u32>,
+    sha256: String,
+    status: String,
+    failure_reason: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+fn raw_image(r: &Row<'_>) -> rusqlite::Result<RawImage> {
+    Ok(RawImage {
+        cols: [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?],
+        size: r.get(5)?,
+        width: r.get(6)?,
+        height: r.get(7)?,
+        sha256: r.get(8)?,
+        status: r.get(9)?,
+        failure_reason: r.get(10)?,
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+    })
+}
+
+impl RawImage {
+    fn into_image(self, labels: Vec<Label>) -> Result<Image> {
+        let [id, owner, name, blob_key, content_type] = self.cols;
+        Ok(Image {
+            id: ImageId::parse(&id).map_err(|_| corrupt("id"))?,
+            owner: Owner::parse(&owner).map_err(|_| corrupt("owner"))?,
+            name,
+            blob_key: BlobKey::parse(&blob_key).map_err(|_| corrupt("blob_key"))?,
+            content_type,
+            size: u64::try_from(self.size).map_err(|_| corrupt("size"))?,
+            width: self.width,
+            height: self.height,
+            sha256: self.sha256,
+            status: ImageStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            failure_reason: self.failure_reason,
+            labels,
+            created_at: parse_ts(&self.created_at)?,
+            updated_at: parse_ts(&self.updated_at)?,
+        })
+    }
+}
+
+/// Labels of `ids`, each list sorted by confidence (highest first), then name.
+fn labels_of(conn: &Connection, ids: &[String]) -> Result<HashMap<String, Vec<Label>>> {
+    let mut out: HashMap<String, Vec<Label>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let marks = vec!["?"; ids.len()].join(",");
+    let sql = format!(
+        "SELECT image_id, name, confidence, source FROM labels WHERE image_id IN ({marks})
+         ORDER BY confidence DESC, name ASC"
+    );
+    let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+    let rows = stmt
+        .query_map(params_from_iter(ids), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, f64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(sql_err)?;
+    for row in rows {
+        let (id, name, confidence, source) = row.map_err(sql_err)?;
+        out.entry(id).or_default().push(Label {
+            name: TagName::parse(&name).map_err(|_| corrupt("label name"))?,
+            confidence: confidence as f32,
+            source: LabelSource::parse(&source).ok_or_else(|| corrupt("label source"))?,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn get(conn: &mut Connection, owner: &Owner, id: &ImageId) -> Result<Option<Image>> {
+    let sql = format!("SELECT {IMAGE_COLUMNS} FROM images WHERE id = ?1 AND owner = ?2");
+    let Some(raw) = conn
+        .query_row(&sql, params![id.as_str(), owner.as_str()], raw_image)
+        .optional()
+        .map_err(sql_err)?
+    else {
+        return Ok(None);
+    };
+    let mut labels = labels_of(conn, &[id.to_string()])?;
+    raw.into_image(labels.remove(id.as_str()).unwrap_or_default())
+        .map(Some)
+}
+
+fn placeholders(args: &mut Vec<Value>, tags: &[TagName]) -> String {
+    let marks: Vec<&str> = tags
+        .iter()
+        .map(|t| {
+            args.push(Value::Text(t.to_string()));
+            "?"
+        })
+        .collect();
+    marks.join(",")
+}
+
+pub(crate) fn list(conn: &mut Connection, owner: &Owner, q: &ImageQuery) -> Result<Page> {
+    let mut args: Vec<Value> = vec![Value::Text(owner.to_string())];
+    let mut sql = format!("SELECT {IMAGE_COLUMNS} FROM images i WHERE i.owner = ?");
+    if let Some(Cursor(after)) = &q.after {
+        sql.push_str(" AND i.id < ?");
+        args.push(Value::Text(after.to_string()));
+    }
+    // `min_confidence` only qualifies the labels that make an image match; NOT excludes on
+    // any label, whatever its confidence.
+    let conf = q.min_confidence.map(f64::from).unwrap_or(f64::NEG_INFINITY);
+    for tag in &q.all_tags {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.name = ? \
+             AND l.confidence >= ?)",
+        );
+        args.push(Value::Text(tag.to_string()));
+        args.push(Value::Real(conf));
+    }
+    if !q.any_tags.is_empty() {
+        let marks = placeholders(&mut args, &q.any_tags);
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.name IN ({marks}) \
+             AND l.confidence >= ?)"
+        ));
+        args.push(Value::Real(conf));
+    }
+    if !q.not_tags.is_empty() {
+        let marks = placeholders(&mut args, &q.not_tags);
+        sql.push_str(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id \
+             AND l.name IN ({marks}))"
+        ));
+    }
+    // One row more than asked tells whether another page exists without a COUNT.
+    sql.push_str(" ORDER BY i.id DESC LIMIT ?");
+    args.push(Value::Integer(q.limit as i64 + 1));
+
+    let mut raws = {
+        let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+        let rows = stmt
+            .query_map(params_from_iter(args), raw_image)
+            .map_err(sql_err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql_err)?
+    };
+    let more = raws.len() > q.limit;
+    raws.truncate(q.limit);
+    let ids: Vec<String> = raws.iter().map(|r| r.cols[0].clone()).collect();
+    let mut labels = labels_of(conn, &ids)?;
+    let images = raws
+        .into_iter()
+        .map(|r| {
+            let l = labels.remove(&r.cols[0]).unwrap_or_default();
+            r.into_image(l)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let next = match images.last() {
+        Some(last) if more => Some(Cursor(last.id.clone())),
+        _ => None,
+    };
+    Ok(Page { images, next })
+}
+
+pub(crate) fn counts(
+    conn: &mut Connection,
+    owner: &Owner,
+    prefix: Option<&str>,
+    limit: usize,
+) -> Result<Vec<TagCount>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    // The range bound lets SQLite use the (owner, name) index; `substr` makes the match exact
+    // for every name (char(1114111) is the highest code point).
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT name, COUNT(*) AS n FROM labels
+             WHERE owner = ?1
+               AND (?2 IS NULL OR (name >= ?2 AND name < ?2 || char(1114111)
+                                   AND substr(name, 1, length(?2)) = ?2))
+             GROUP BY name ORDER BY n DESC, name ASC LIMIT ?3",
+        )
+        .map_err(sql_err)?;
+    let rows = stmt
+        .query_map(params![owner.as_str(), prefix, limit], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })
+        .map_err(sql_err)?;
+    rows.map(|row| {
+        let (name, n) = row.map_err(sql_err)?;
+        Ok(TagCount {
+            name: TagName::parse(&name).map_err(|_| corrupt("label name"))?,
+            count: n as u64,
+        })
+    })
+    .collect()
+}

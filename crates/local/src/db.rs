@@ -1,0 +1,121 @@
+//! One SQLite database file shared by the catalog, the job queue and the accounts.
+//!
+//! SQLite calls block, so every call runs on tokio's blocking pool. A single connection behind a
+//! mutex keeps this simple and correct: SQLite serialises writers anyway, and one connection
+//! means no `SQLITE_BUSY` between our own statements. `busy_timeout` still matters when another
+//! process (an `imgtag` CLI command, a backup) holds the file.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use imgtag_core::{Error, Result};
+use rusqlite::{Connection, ErrorCode};
+
+use crate::migrations;
+
+/// The name of the database file inside the data directory.
+pub const DB_FILE: &str = "imgtag.db";
+
+/// A handle on the embedded database. Cheap to clone; clones share one connection.
+#[derive(Clone)]
+pub struct SqliteDb {
+    conn: Arc<Mutex<Connection>>,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SqliteDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteDb")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl SqliteDb {
+    /// Opens (creating if needed) the database file at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::Internal(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let conn = Connection::open(path).map_err(sql_err)?;
+        // WAL lets readers in other processes proceed during a write; `synchronous = FULL`
+        // makes every committed transaction durable, which the queue contract requires
+        // ("durable once `enqueue` returns").
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql_err)?;
+        Self::setup(conn, Some(path.to_path_buf()))
+    }
+
+    /// Opens `imgtag.db` inside `data_dir`.
+    pub fn open_in_dir(data_dir: &Path) -> Result<Self> {
+        Self::open(&data_dir.join(DB_FILE))
+    }
+
+    /// A private in-memory database (tests).
+    pub fn open_in_memory() -> Result<Self> {
+        Self::setup(Connection::open_in_memory().map_err(sql_err)?, None)
+    }
+
+    fn setup(mut conn: Connection, path: Option<PathBuf>) -> Result<Self> {
+        conn.busy_timeout(Duration::from_secs(5)).map_err(sql_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql_err)?;
+        migrations::migrate(&mut conn)?;
+        Ok(SqliteDb {
+            conn: Arc::new(Mutex::new(conn)),
+            path,
+        })
+    }
+
+    /// The database file, `None` for an in-memory database.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    pub(crate) async fn call<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic inside `f` poisons the mutex; the connection itself is still sound
+            // (an open transaction was rolled back when its guard unwound), so carry on.
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+    }
+}
+
+/// Maps a SQLite error to the domain error: lock contention is worth a retry, anything else
+/// is a bug or a broken disk.
+pub(crate) fn sql_err(e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            Error::Unavailable(format!("database busy: {e}"))
+        }
+        _ => Error::Internal(format!("sqlite: {e}")),
+    }
+}
+
+/// True for a UNIQUE / PRIMARY KEY violation.
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+/// Milliseconds since the Unix epoch (queue and throttle clocks).
+pub(crate) fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,104 @@
+//! Schema migrations, embedded and applied in order. `PRAGMA user_version` records how many
+//! have run, so a migration runs exactly once per database file. Never edit a released
+//! migration: append a new one.
+
+use imgtag_core::{Error, Result};
+use rusqlite::Connection;
+
+use crate::db::sql_err;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: catalog, queue, accounts.
+    r#"
+    CREATE TABLE images (
+        id             TEXT PRIMARY KEY,
+        owner          TEXT NOT NULL,
+        name           TEXT NOT NULL,
+        blob_key       TEXT NOT NULL,
+        content_type   TEXT NOT NULL,
+        size           INTEGER NOT NULL,
+        width          INTEGER,
+        height         INTEGER,
+        sha256         TEXT NOT NULL,
+        status         TEXT NOT NULL CHECK (status IN ('pending', 'tagged', 'failed')),
+        failure_reason TEXT,
+        created_at     TEXT NOT NULL,
+        updated_at     TEXT NOT NULL
+    );
+    -- Listing is always one owner's images, newest (highest id) first.
+    CREATE INDEX images_owner_id ON images (owner, id);
+
+    -- `owner` is copied from the image so tag counts and tag filters use one index.
+    CREATE TABLE labels (
+        image_id   TEXT NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+        owner      TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        source     TEXT NOT NULL CHECK (source IN ('auto', 'manual')),
+        PRIMARY KEY (image_id, name)
+    ) WITHOUT ROWID;
+    CREATE INDEX labels_owner_name ON labels (owner, name, image_id);
+
+    -- AUTOINCREMENT: ids are never reused, so a stale lease token can never match a new job.
+    CREATE TABLE jobs (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        key         TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('waiting', 'running', 'dead')),
+        attempt     INTEGER NOT NULL DEFAULT 0,
+        due_at      INTEGER NOT NULL,
+        lease_until INTEGER,
+        last_error  TEXT,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    -- At most one waiting job per key: enqueue dedups against it.
+    CREATE UNIQUE INDEX jobs_waiting_key ON jobs (key) WHERE state = 'waiting';
+    CREATE INDEX jobs_state_due ON jobs (state, due_at);
+
+    CREATE TABLE users (
+        id             TEXT PRIMARY KEY,
+        username       TEXT NOT NULL,
+        username_lower TEXT NOT NULL UNIQUE,
+        password_hash  TEXT NOT NULL,
+        created_at     TEXT NOT NULL
+    );
+
+    CREATE TABLE refresh_tokens (
+        token_hash TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        expires_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
+
+    -- Consecutive failed sign-ins per (lower-cased) username, known or not.
+    CREATE TABLE signin_failures (
+        username_lower  TEXT PRIMARY KEY,
+        failures        INTEGER NOT NULL,
+        last_failure_at INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// Applies every migration the database has not seen, each in its own transaction.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql_err)?;
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(Error::Internal(format!(
+            "database schema version {current} is newer than this build ({known}); \
+             upgrade imgtag"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction().map_err(sql_err)?;
+        tx.execute_batch(sql).map_err(sql_err)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(sql_err)?;
+        tx.commit().map_err(sql_err)?;
+    }
+    Ok(())
+}

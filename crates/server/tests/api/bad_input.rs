@@ -455,3 +455,36 @@ async fn bad_query_parameters_and_ids_are_rejected() {
     assert!(r.status().is_success());
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
 }
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_are_slowed_down() {
+    let app = spawn_app().await;
+    app.user("lena").await;
+    let wrong = json!({"username": "lena", "password": "not-her-password"});
+    for _ in 0..imgtag_local::FREE_FAILURES {
+        error(
+            app.post_json("/signin", wrong.clone(), None).await,
+            400,
+            "bad-credentials",
+        )
+        .await;
+    }
+    error(
+        app.post_json("/signin", wrong, None).await,
+        429,
+        "rate-limited",
+    )
+    .await;
+    // Even the right password waits: guessing gains nothing during the window.
+    let right = json!({"username": "LENA", "password": "Abc123!"});
+    let r = app.post_json("/signin", right, None).await;
+    assert!(
+        r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    error(r, 429, "rate-limited").await;
+}

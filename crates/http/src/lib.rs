@@ -5,6 +5,7 @@ mod auth;
 mod error;
 mod routes;
 mod views;
+mod web;
 
 use std::sync::Arc;
 

@@ -181,6 +181,11 @@ async fn sync_dir(dir: &Path) -> Result<()> {
 
 #[async_trait]
 impl BlobStore for FsBlobStore {
+    async fn get_stream(&self, key: &BlobKey) -> Result<(ByteStream, u64)> {
+        let (file, len) = self.open_file(key).await?;
+        Ok((Box::pin(tokio_util::io::ReaderStream::new(file)), len))
+    }
+
     #[tracing::instrument(skip_all, fields(key = %key), err)]
     async fn put(&self, key: &BlobKey, body: ByteStream) -> Result<u64> {
         let path = self.path_of(key, true).await?;

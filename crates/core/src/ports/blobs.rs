@@ -117,6 +117,13 @@ pub struct UploadForm {
 pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &BlobKey, body: ByteStream) -> Result<u64>;
     async fn get(&self, key: &BlobKey) -> Result<Bytes>;
+    /// Streams the object with its length (downloads); same errors as `get`. The default reads
+    /// the whole object; adapters that can stream override it.
+    async fn get_stream(&self, key: &BlobKey) -> Result<(ByteStream, u64)> {
+        let b = self.get(key).await?;
+        let len = b.len() as u64;
+        Ok((bytes_stream(b), len))
+    }
     async fn delete(&self, key: &BlobKey) -> Result<()>;
     async fn exists(&self, key: &BlobKey) -> Result<bool>;
     async fn presign_get(

@@ -34,6 +34,7 @@ pub fn all() -> Vec<Check<dyn BlobStore>> {
         sibling_keys_are_independent,
         presign_get_names_the_key,
         presign_upload_has_the_seed_fields,
+        get_stream_matches_get,
     ]
 }
 
@@ -210,4 +211,16 @@ async fn presign_upload_has_the_seed_fields(s: Arc<dyn BlobStore>) {
     assert!(form.expires_at > before + chrono::Duration::seconds(590));
     assert!(form.expires_at <= Utc::now() + chrono::Duration::seconds(600));
     assert!(!s.exists(&k).await.unwrap(), "presigning stores nothing");
+}
+
+async fn get_stream_matches_get(s: Arc<dyn BlobStore>) {
+    use futures::TryStreamExt;
+    let k = key("images/alice/0190a0b0c0d0e0f0a0b0c0d0e0f0a0b1");
+    assert!(matches!(s.get_stream(&k).await, Err(Error::NotFound(_))));
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    s.put(&k, bytes_stream(data.clone())).await.unwrap();
+    let (stream, len) = s.get_stream(&k).await.unwrap();
+    assert_eq!(len, data.len() as u64);
+    let chunks: Vec<Bytes> = stream.try_collect().await.unwrap();
+    assert_eq!(chunks.concat(), data);
 }

@@ -17,10 +17,11 @@ pub(crate) async fn get_file(
     let signer = st.signer.as_ref().ok_or(Error::NotFound("route"))?;
     let key = BlobKey::parse(&key).map_err(|_| Error::NotFound("file"))?;
     let content_type = signer.verify_file(&key, &q, chrono::Utc::now())?;
-    let bytes = st.app.blobs.get(&key).await?;
+    let (stream, len) = st.app.blobs.get_stream(&key).await?;
     Ok((
         [
             (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_LENGTH, len.to_string()),
             // The URL is unique per signature and expiry, so the browser may keep it privately.
             (
                 header::CACHE_CONTROL,
@@ -28,7 +29,7 @@ pub(crate) async fn get_file(
             ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
         ],
-        bytes,
+        axum::body::Body::from_stream(stream),
     )
         .into_response())
 }

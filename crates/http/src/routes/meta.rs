@@ -1,12 +1,26 @@
 use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::AppState;
 
-/// Self-description with absolute URLs, as the seed's root route gives.
-pub(crate) async fn index(State(st): State<AppState>) -> Json<Value> {
+/// Self-description with absolute URLs, as the seed's root route gives; browsers navigating
+/// here (`Accept: text/html`) get the web page instead.
+pub(crate) async fn index(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    if crate::web::wants_html(&headers) {
+        return crate::web::page(State(st)).await;
+    }
+    let mut resp = describe(&st).into_response();
+    // Caches must keep the page and the JSON apart.
+    resp.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    resp
+}
+
+fn describe(st: &AppState) -> Json<Value> {
     let u = &st.public_url;
     let e = |title: &str, method: &str, path: &str, auth: bool| json!({"title": title, "method": method, "url": format!("{u}{path}"), "auth": auth});
     Json(json!({"endpoints": [
@@ -24,6 +38,7 @@ pub(crate) async fn index(State(st): State<AppState>) -> Json<Value> {
         e("Images with a tag", "GET", "/tags/{tag}/images", true),
         e("Token verification keys", "GET", "/.well-known/jwks.json", false),
         e("Health", "GET", "/healthz", false),
+        e("Web page (browsers)", "GET", "/app/", false),
     ]}))
 }
 

@@ -42,4 +42,5 @@ pub(crate) fn routes() -> Router<AppState> {
             put(upload::put_object).layer(DefaultBodyLimit::disable()),
         )
         .route("/files/{*key}", get(files::get_file))
+        .merge(crate::web::routes())
 }

@@ -1,0 +1,297 @@
+//! Hand-written CPU kernels in NHWC layout: TF "SAME" padding, the stem's im2col, the depthwise
+//! convolution and small fused element-wise passes. Safe Rust written so that the inner loops run
+//! over contiguous channel slices, which the compiler vectorises.
+
+use rayon::prelude::*;
+
+/// TF "SAME" padding of one spatial dimension: `(before, after, output size)`. Uneven on stride 2
+/// (TF pads the extra pixel after), which PyTorch's symmetric padding would get wrong.
+pub fn same_padding(size: usize, k: usize, stride: usize) -> (usize, usize, usize) {
+    let out = size.div_ceil(stride);
+    let total = ((out - 1) * stride + k).saturating_sub(size);
+    (total / 2, total - total / 2, out)
+}
+
+#[inline]
+fn relu6(v: f32) -> f32 {
+    v.clamp(0.0, 6.0)
+}
+
+/// Geometry of a batch of NHWC feature maps.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// Images in the batch.
+    pub n: usize,
+    /// Height.
+    pub h: usize,
+    /// Width.
+    pub w: usize,
+    /// Channels.
+    pub c: usize,
+}
+
+/// im2col for the 3x3 stride-2 stem over a 3-channel input: one row per output pixel holding the
+/// 27 patch values in (ky, kx, channel) order plus a trailing 1.0 that multiplies the bias row of
+/// the weight matrix.
+pub fn stem_im2col(input: &[f32], s: Shape, k: usize, stride: usize, cols: &mut Vec<f32>) -> Shape {
+    let (pt, _, oh) = same_padding(s.h, k, stride);
+    let (pl, _, ow) = same_padding(s.w, k, stride);
+    let row = k * k * s.c + 1;
+    cols.resize(s.n * oh * ow * row, 0.0);
+    cols.par_chunks_mut(ow * row)
+        .enumerate()
+        .for_each(|(r, out_row)| {
+            let (n, oy) = (r / oh, r % oh);
+            let img = &input[n * s.h * s.w * s.c..(n + 1) * s.h * s.w * s.c];
+            for (ox, dst) in out_row.chunks_exact_mut(row).enumerate() {
+                dst.fill(0.0); // the buffer is reused: padding taps must be written as zeros
+                for ky in 0..k {
+                    let Some(iy) = (oy * stride + ky).checked_sub(pt).filter(|&y| y < s.h) else {
+                        continue;
+                    };
+                    for kx in 0..k {
+                        let Some(ix) = (ox * stride + kx).checked_sub(pl).filter(|&x| x < s.w)
+                        else {
+                            continue;
+                        };
+                        let src = &img[(iy * s.w + ix) * s.c..][..s.c];
+                        dst[(ky * k + kx) * s.c..][..s.c].copy_from_slice(src);
+                    }
+                }
+                dst[row - 1] = 1.0;
+            }
+        });
+    Shape {
+        n: s.n,
+        h: oh,
+        w: ow,
+        c: row,
+    }
+}
+
+/// Depthwise convolution parameters with batch norm already folded in.
+#[derive(Debug)]
+pub struct Depthwise {
+    /// Kernel side.
+    pub k: usize,
+    /// Stride (1 or 2).
+    pub stride: usize,
+    /// Weights in `[ky][kx][channel]` order.
+    pub weights: Vec<f32>,
+    /// Per-channel bias.
+    pub bias: Vec<f32>,
+}
+
+impl Depthwise {
+    /// `relu6(dw(relu6(x + in_bias)) + bias)` for a batch. `x` is the raw output of the previous
+    /// 1x1 conv; `in_bias` is that conv's bias (None if already included). The activation of the
+    /// input is applied once while copying into a zero-padded buffer, so the inner loop has no
+    /// bounds checks for borders. The output gets one extra channel fixed at 1.0 that carries the
+    /// bias of the following 1x1 projection through the matrix product.
+    /// `padded` and `out` are reused buffers; `out` receives `[pixels, C + 1]`.
+    pub fn forward(
+        &self,
+        x: &[f32],
+        s: Shape,
+        in_bias: Option<&[f32]>,
+        padded: &mut Vec<f32>,
+        out: &mut Vec<f32>,
+    ) -> Shape {
+        let c = s.c;
+        debug_assert_eq!(self.bias.len(), c);
+        let (pt, pb, oh) = same_padding(s.h, self.k, self.stride);
+        let (pl, pr, ow) = same_padding(s.w, self.k, self.stride);
+        let (hp, wp) = (s.h + pt + pb, s.w + pl + pr);
+        padded.resize(s.n * hp * wp * c, 0.0);
+        padded
+            .par_chunks_mut(wp * c)
+            .enumerate()
+            .for_each(|(r, prow)| {
+                let (n, py) = (r / hp, r % hp);
+                // The buffer is reused, so borders are re-zeroed here rather than by a memset.
+                let Some(iy) = py.checked_sub(pt).filter(|&y| y < s.h) else {
+                    prow.fill(0.0);
+                    return;
+                };
+                prow[..pl * c].fill(0.0);
+                prow[(pl + s.w) * c..].fill(0.0);
+                let src = &x[((n * s.h + iy) * s.w) * c..][..s.w * c];
+                let dst = &mut prow[pl * c..][..s.w * c];
+                match in_bias {
+                    Some(b) => {
+                        for (d, px) in dst.chunks_exact_mut(c).zip(src.chunks_exact(c)) {
+                            for ((d, &v), &b) in d.iter_mut().zip(px).zip(b) {
+                                *d = relu6(v + b);
+                            }
+                        }
+                    }
+                    None => dst.iter_mut().zip(src).for_each(|(d, &v)| *d = relu6(v)),
+                }
+            });
+        let oc = c + 1;
+        out.resize(s.n * oh * ow * oc, 0.0);
+        let padded = &*padded;
+        out.par_chunks_mut(ow * oc)
+            .enumerate()
+            .for_each(|(r, orow)| {
+                let (n, oy) = (r / oh, r % oh);
+                // Offsets of the k padded input rows this output row reads.
+                let row0 = (n * hp + oy * self.stride) * wp * c;
+                for (ox, px) in orow.chunks_exact_mut(oc).enumerate() {
+                    let at = Tap {
+                        padded,
+                        row0,
+                        row_len: wp * c,
+                        col: ox * self.stride * c,
+                        c,
+                    };
+                    // Wide channel blocks keep many independent accumulators in registers across
+                    // all k*k taps (an add's latency would otherwise serialise the taps).
+                    let mut cb = 0;
+                    while cb + 32 <= c {
+                        self.block::<32>(&at, cb, &mut px[cb..cb + 32]);
+                        cb += 32;
+                    }
+                    while cb + 8 <= c {
+                        self.block::<8>(&at, cb, &mut px[cb..cb + 8]);
+                        cb += 8;
+                    }
+                    while cb < c {
+                        self.block::<1>(&at, cb, &mut px[cb..cb + 1]);
+                        cb += 1;
+                    }
+                    px[c] = 1.0;
+                }
+            });
+        Shape {
+            n: s.n,
+            h: oh,
+            w: ow,
+            c: oc,
+        }
+    }
+    /// Output channels `cb..cb + L` of one pixel: `relu6(bias + sum over taps of input * weight)`.
+    #[inline(always)]
+    fn block<const L: usize>(&self, at: &Tap<'_>, cb: usize, out: &mut [f32]) {
+        let mut acc: [f32; L] = self.bias[cb..cb + L].try_into().expect("L channels");
+        for ky in 0..self.k {
+            let base = at.row0 + ky * at.row_len + at.col + cb;
+            for kx in 0..self.k {
+                let src: &[f32; L] = at.padded[base + kx * at.c..][..L].try_into().expect("L");
+                let w: &[f32; L] = self.weights[(ky * self.k + kx) * at.c + cb..][..L]
+                    .try_into()
+                    .expect("L");
+                for j in 0..L {
+                    acc[j] += src[j] * w[j];
+                }
+            }
+        }
+        for (o, a) in out.iter_mut().zip(acc) {
+            *o = relu6(a);
+        }
+    }
+}
+
+/// Where one output pixel's receptive field starts in the padded input.
+struct Tap<'a> {
+    padded: &'a [f32],
+    row0: usize,
+    row_len: usize,
+    col: usize,
+    c: usize,
+}
+
+/// Global average pool of `relu6(x + bias)` per image; each output row ends with a 1.0 for the
+/// classifier's bias row.
+pub fn pool_relu6(x: &[f32], s: Shape, bias: &[f32]) -> Vec<f32> {
+    let hw = s.h * s.w;
+    let mut out = vec![0.0f32; s.n * (s.c + 1)];
+    out.par_chunks_mut(s.c + 1)
+        .enumerate()
+        .for_each(|(n, dst)| {
+            let img = &x[n * hw * s.c..][..hw * s.c];
+            for px in img.chunks_exact(s.c) {
+                for ((d, &v), &b) in dst.iter_mut().zip(px).zip(bias) {
+                    *d += relu6(v + b);
+                }
+            }
+            let inv = 1.0 / hw as f32;
+            dst[..s.c].iter_mut().for_each(|v| *v *= inv);
+            dst[s.c] = 1.0;
+        });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_padding_matches_tensorflow() {
+        assert_eq!(same_padding(224, 3, 2), (0, 1, 112));
+        assert_eq!(same_padding(56, 5, 2), (1, 2, 28));
+        assert_eq!(same_padding(14, 3, 1), (1, 1, 14));
+        assert_eq!(same_padding(7, 5, 1), (2, 2, 7));
+        assert_eq!(same_padding(14, 1, 1), (0, 0, 14));
+    }
+
+    /// Direct (naive) depthwise convolution to check the optimised loop order against.
+    #[test]
+    fn depthwise_matches_naive_definition() {
+        let s = Shape {
+            n: 2,
+            h: 7,
+            w: 6,
+            c: 3,
+        };
+        let x: Vec<f32> = (0..s.n * s.h * s.w * s.c)
+            .map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.3)
+            .collect();
+        for (k, stride) in [(3, 1), (3, 2), (5, 1), (5, 2)] {
+            let dw = Depthwise {
+                k,
+                stride,
+                weights: (0..k * k * s.c)
+                    .map(|i| ((i * 13 % 7) as f32 - 3.0) * 0.25)
+                    .collect(),
+                bias: vec![0.5, -0.25, 0.0],
+            };
+            let in_bias = [0.1, -0.2, 0.3];
+            // Dirty reused buffers must not leak into the result.
+            let (mut padded, mut out) = (vec![f32::NAN; 10_000], vec![f32::NAN; 10]);
+            let o = dw.forward(&x, s, Some(&in_bias), &mut padded, &mut out);
+            let (pt, _, oh) = same_padding(s.h, k, stride);
+            let (pl, _, ow) = same_padding(s.w, k, stride);
+            assert_eq!((o.h, o.w, o.c), (oh, ow, s.c + 1));
+            for n in 0..s.n {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        for ch in 0..s.c {
+                            let mut acc = dw.bias[ch];
+                            for ky in 0..k {
+                                for kx in 0..k {
+                                    let iy = (oy * stride + ky) as isize - pt as isize;
+                                    let ix = (ox * stride + kx) as isize - pl as isize;
+                                    if iy < 0 || ix < 0 || iy >= s.h as isize || ix >= s.w as isize
+                                    {
+                                        continue;
+                                    }
+                                    let v =
+                                        x[((n * s.h + iy as usize) * s.w + ix as usize) * s.c + ch];
+                                    acc += relu6(v + in_bias[ch])
+                                        * dw.weights[(ky * k + kx) * s.c + ch];
+                                }
+                            }
+                            let got = out[((n * oh + oy) * ow + ox) * o.c + ch];
+                            assert!(
+                                (got - relu6(acc)).abs() < 1e-5,
+                                "k{k} s{stride}: {got} vs {acc}"
+                            );
+                        }
+                        assert_eq!(out[((n * oh + oy) * ow + ox) * o.c + s.c], 1.0);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Bytes → network input: sniff, refuse bombs, decode (reduced-scale for big JPEGs), apply EXIF
+//! orientation, centre-crop 224/256 of the short side, bicubic resize, normalise.
+
+use std::io::Cursor;
+
+use fast_image_resize::{images::Image as FirImage, FilterType, ResizeAlg, ResizeOptions, Resizer};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
+
+use crate::VisionError;
+
+/// Network input side.
+pub const INPUT_SIZE: u32 = 224;
+/// EfficientNet evaluation crops 224/(224+32) of the short side before resizing.
+const CROP_PADDING: u32 = 32;
+
+/// Decodes `bytes` into an upright RGB image, refusing images over `max_pixels`. JPEGs whose
+/// short side exceeds `min_short_side` are decoded at 1/2, 1/4 or 1/8 scale in the DCT domain
+/// (never below `min_short_side`), which makes a 12 MP photo several times cheaper to decode.
+pub fn decode(bytes: &[u8], max_pixels: u64, min_short_side: u32) -> Result<RgbImage, VisionError> {
+    if bytes.is_empty() {
+        return Err(VisionError::Empty);
+    }
+    let format = image::guess_format(bytes).map_err(|_| VisionError::NotAnImage)?;
+    if format == ImageFormat::Jpeg {
+        match decode_jpeg_scaled(bytes, max_pixels, min_short_side) {
+            Ok(img) => return Ok(img),
+            // jpeg-decoder lacks a few rare variants (e.g. arithmetic coding); `image` may cope.
+            Err(JpegFallback::Unsupported) => {}
+            Err(JpegFallback::Failed(e)) => return Err(e),
+        }
+    }
+    decode_generic(bytes, format, max_pixels)
+}
+
+fn check_size(width: u32, height: u32, limit: u64) -> Result<(), VisionError> {
+    if width == 0 || height == 0 {
+        return Err(VisionError::Corrupt(format!(
+            "{width} x {height} image has no pixels"
+        )));
+    }
+    if u64::from(width) * u64::from(height) > limit {
+        return Err(VisionError::TooLarge {
+            width,
+            height,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+fn decode_generic(
+    bytes: &[u8],
+    format: ImageFormat,
+    max_pixels: u64,
+) -> Result<RgbImage, VisionError> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    // Belt and braces: the header check below is the real bomb guard; the allocation cap also
+    // covers formats whose intermediate buffers exceed the final image (16-bit, alpha).
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(max_pixels.saturating_mul(16).max(64 << 20));
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder()?;
+    let (width, height) = decoder.dimensions();
+    check_size(width, height, max_pixels)?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder)?;
+    img.apply_orientation(orientation);
+    Ok(match img {
+        DynamicImage::ImageRgb8(rgb) => rgb,
+        other => other.to_rgb8(),
+    })
+}
+
+enum JpegFallback {
+    Unsupported,
+    Failed(VisionError),
+}
+
+fn decode_jpeg_scaled(
+    bytes: &[u8],
+    max_pixels: u64,
+    min_short_side: u32,
+) -> Result<RgbImage, JpegFallback> {
+    use jpeg_decoder::{Error as JErr, PixelFormat};
+    let corrupt = |e: JErr| match e {
+        JErr::Unsupported(_) => JpegFallback::Unsupported,
+        other => JpegFallback::Failed(VisionError::Corrupt(other.to_string())),
+    };
+    let mut dec = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    dec.read_info().map_err(corrupt)?;
+    let info = dec.info().ok_or(JpegFallback::Unsupported)?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    check_size(w, h, max_pixels).map_err(JpegFallback::Failed)?;
+    let short = w.min(h);
+    if short > min_short_side {
+        // The decoder picks the smallest 1/8..8/8 scale whose output is at least this size.
+        let req = |side: u32| {
+            (u64::from(side) * u64::from(min_short_side)).div_ceil(u64::from(short)) as u16
+        };
+        dec.scale(req(w), req(h)).map_err(corrupt)?;
+    }
+    let pixels = dec.decode().map_err(corrupt)?;
+    let info = dec.info().ok_or(JpegFallback::Unsupported)?;
+    let (sw, sh) = (u32::from(info.width), u32::from(info.height));
+    let rgb: Vec<u8> = match info.pixel_format {
+        PixelFormat::RGB24 => pixels,
+        PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
+        PixelFormat::L16 => pixels.chunks_exact(2).flat_map(|p| [p[0]; 3]).collect(),
+        PixelFormat::CMYK32 => pixels
+            .chunks_exact(4)
+            .flat_map(|p| {
+                // Naive CMYK → RGB assuming 255 = no ink (Adobe's inverted storage, the common
+                // case); colour accuracy hardly matters for classification.
+                let k = u16::from(p[3]);
+                [p[0], p[1], p[2]].map(|c| ((u16::from(c) * k) / 255) as u8)
+            })
+            .collect(),
+    };
+    let short_ok = rgb.len() == (sw * sh * 3) as usize;
+    let mut img = RgbImage::from_raw(sw, sh, rgb)
+        .filter(|_| short_ok)
+        .ok_or_else(|| {
+            JpegFallback::Failed(VisionError::Corrupt("decoded size mismatch".into()))
+        })?;
+    if let Some(orientation) = dec
+        .exif_data()
+        .and_then(image::metadata::Orientation::from_exif_chunk)
+    {
+        let mut dynimg = DynamicImage::ImageRgb8(img);
+        dynimg.apply_orientation(orientation);
+        img = dynimg.into_rgb8();
+    }
+    Ok(img)
+}
+
+/// Smallest short side worth decoding: the centre crop (224/256 of it) still covers 224 pixels.
+pub fn min_decode_side() -> u32 {
+    INPUT_SIZE + CROP_PADDING
+}
+
+/// Centre crop of 224/256 of the short side, bicubic (Catmull-Rom, as PIL's BICUBIC) resize to
+/// 224x224. Returns packed RGB bytes (224*224*3).
+pub fn crop_resize(img: &RgbImage, resizer: &mut Resizer) -> Result<Vec<u8>, VisionError> {
+    let (w, h) = img.dimensions();
+    let crop = f64::from(w.min(h)) * f64::from(INPUT_SIZE) / f64::from(INPUT_SIZE + CROP_PADDING);
+    let (left, top) = ((f64::from(w) - crop) / 2.0, (f64::from(h) - crop) / 2.0);
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom))
+        .crop(left, top, crop, crop);
+    let mut dst = FirImage::new(INPUT_SIZE, INPUT_SIZE, fast_image_resize::PixelType::U8x3);
+    resizer
+        .resize(img, &mut dst, &options)
+        .map_err(|e| VisionError::Corrupt(format!("resize failed: {e}")))?;
+    Ok(dst.into_vec())
+}
+
+/// RGB bytes → network input (NHWC, one image), `(p - 127) / 128` as EfficientNet-Lite expects.
+pub fn normalise(rgb: &[u8], out: &mut Vec<f32>) {
+    out.extend(rgb.iter().map(|&p| (f32::from(p) - 127.0) / 128.0));
+}
+
+/// Whole pipeline for one image: bytes → 224x224x3 normalised input.
+pub fn prepare(
+    bytes: &[u8],
+    max_pixels: u64,
+    resizer: &mut Resizer,
+) -> Result<Vec<f32>, VisionError> {
+    let img = decode(bytes, max_pixels, min_decode_side())?;
+    let rgb = crop_resize(&img, resizer)?;
+    let mut out = Vec::with_capacity(rgb.len());
+    normalise(&rgb, &mut out);
+    Ok(out)
+}

@@ -1,0 +1,184 @@
+//! [`BuiltinTagger`]: the embedded EfficientNet-Lite0 behind the core [`Tagger`] port.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use fast_image_resize::Resizer;
+use imgtag_core::{Prediction, TagError, Tagger};
+use rayon::prelude::*;
+
+use crate::net::{Net, Workspace};
+use crate::taxonomy::{softmax, Taxonomy};
+use crate::{labels, preprocess, BuiltinConfig, VisionError};
+
+/// Images per forward pass in [`BuiltinTagger::tag_batch`]: enough rows to keep the 7x7 and 14x14
+/// matrix products efficient, few enough to bound activation memory (~5 MB per image).
+const MAX_BATCH: usize = 8;
+
+/// The built-in tagger. Cheap to clone (the model is shared); all clones use one thread pool of
+/// [`BuiltinConfig::threads`] workers.
+#[derive(Clone)]
+pub struct BuiltinTagger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    net: Net,
+    taxonomy: Taxonomy,
+    cfg: BuiltinConfig,
+    pool: rayon::ThreadPool,
+    /// Idle activation buffers, one per concurrent forward pass at most.
+    workspaces: Mutex<Vec<Workspace>>,
+}
+
+impl Inner {
+    fn forward(&self, input: &[f32]) -> anyhow::Result<Vec<Vec<f32>>> {
+        let idle = |m: &Mutex<Vec<Workspace>>| m.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut ws = idle(&self.workspaces).unwrap_or_default();
+        let out = self.net.forward(input, &mut ws);
+        self.workspaces
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(ws);
+        out
+    }
+}
+
+impl std::fmt::Debug for BuiltinTagger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuiltinTagger")
+            .field("cfg", &self.inner.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BuiltinTagger {
+    /// Loads the embedded model and taxonomy (no file or network access).
+    pub fn load(cfg: BuiltinConfig) -> anyhow::Result<Self> {
+        anyhow::ensure!(cfg.top_k > 0, "top_k must be at least 1");
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&cfg.min_confidence),
+            "min_confidence must be in [0, 1]"
+        );
+        let threads = cfg.effective_threads();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("imgtag-vision-{i}"))
+            .build()?;
+        let net = Net::load()?;
+        let taxonomy = Taxonomy::builtin()?;
+        anyhow::ensure!(
+            taxonomy.classes.len() == crate::net::CLASSES,
+            "taxonomy size mismatch"
+        );
+        tracing::debug!(threads, "built-in tagger loaded");
+        Ok(BuiltinTagger {
+            inner: Arc::new(Inner {
+                net,
+                taxonomy,
+                cfg,
+                pool,
+                workspaces: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &BuiltinConfig {
+        &self.inner.cfg
+    }
+
+    /// Tags one encoded image (JPEG, PNG, WebP, GIF, BMP, TIFF). Blocks the calling thread.
+    pub fn tag_bytes(&self, bytes: &[u8]) -> Result<Vec<Prediction>, VisionError> {
+        let inner = &*self.inner;
+        inner.pool.install(|| {
+            let input = preprocess::prepare(bytes, inner.cfg.max_pixels, &mut Resizer::new())?;
+            let logits = inner.forward(&input).map_err(internal)?;
+            Ok(self.labels(&logits[0]))
+        })
+    }
+
+    /// Tags many images, decoding in parallel and running the network on batches. Results are in
+    /// input order; one bad image does not affect the others. Blocks the calling thread.
+    pub fn tag_batch(&self, images: &[&[u8]]) -> Vec<Result<Vec<Prediction>, VisionError>> {
+        let inner = &*self.inner;
+        let threads = inner.pool.current_num_threads();
+        // Decode a window at a time so bulk runs do not hold every decoded image at once.
+        let window = threads * MAX_BATCH;
+        inner.pool.install(|| {
+            let mut results = Vec::with_capacity(images.len());
+            for group in images.chunks(window) {
+                let prepared: Vec<Result<Vec<f32>, VisionError>> = group
+                    .par_iter()
+                    .map_init(Resizer::new, |r, b| {
+                        preprocess::prepare(b, inner.cfg.max_pixels, r)
+                    })
+                    .collect();
+                let ok: Vec<&Vec<f32>> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
+                let per_batch = ok.len().div_ceil(threads).clamp(1, MAX_BATCH);
+                let logits: Vec<Result<Vec<Vec<f32>>, VisionError>> = ok
+                    .par_chunks(per_batch)
+                    .map(|batch| {
+                        let input: Vec<f32> =
+                            batch.iter().flat_map(|v| v.iter().copied()).collect();
+                        inner.forward(&input).map_err(internal)
+                    })
+                    .collect();
+                let mut flat = Vec::with_capacity(ok.len());
+                for (batch, res) in ok.chunks(per_batch).zip(logits) {
+                    match res {
+                        Ok(rows) => flat.extend(rows.into_iter().map(Ok)),
+                        Err(e) => flat.extend(batch.iter().map(|_| Err(e.clone()))),
+                    }
+                }
+                let mut flat = flat.into_iter();
+                for p in prepared {
+                    results.push(p.and_then(|_| {
+                        let logits: Result<Vec<f32>, VisionError> = flat
+                            .next()
+                            .unwrap_or_else(|| Err(internal("missing batch output")));
+                        logits.map(|l| self.labels(&l))
+                    }));
+                }
+            }
+            results
+        })
+    }
+
+    /// Raw logits (1000 per image) for inputs already preprocessed: 224x224x3 NHWC values
+    /// `(p - 127) / 128`, images laid end to end. For reference checks and benchmarks.
+    pub fn logits(&self, input: &[f32]) -> anyhow::Result<Vec<Vec<f32>>> {
+        self.inner.pool.install(|| self.inner.forward(input))
+    }
+
+    /// Readable name of each of the 1000 classes, in logit order.
+    pub fn class_names(&self) -> &[String] {
+        &self.inner.taxonomy.classes
+    }
+
+    fn labels(&self, logits: &[f32]) -> Vec<Prediction> {
+        let probs = softmax(logits);
+        labels::select(self.inner.taxonomy.scores(&probs), &self.inner.cfg)
+    }
+}
+
+/// A failure of the network itself (shape bug) rather than of the input; surfaced, not hidden.
+fn internal(e: impl std::fmt::Display) -> VisionError {
+    VisionError::Unsupported(format!("internal tagger error: {e}"))
+}
+
+#[async_trait]
+impl Tagger for BuiltinTagger {
+    fn name(&self) -> &str {
+        "builtin"
+    }
+
+    async fn tag(&self, image: Bytes) -> Result<Vec<Prediction>, TagError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.tag_bytes(&image))
+            .await
+            .map_err(|e| TagError::Unavailable(format!("tagging task failed: {e}")))?
+            .map_err(|e| TagError::BadImage(e.to_string()))
+    }
+}

@@ -1,0 +1,70 @@
+//! `imgtag tag FILE...` output and exit codes.
+
+use std::path::{Path, PathBuf};
+
+use imgtag_vision::{cli::run_tag_to, BuiltinConfig};
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/images")
+        .join(name)
+}
+
+fn run(files: &[PathBuf], json: bool) -> (i32, String, String) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = run_tag_to(files, json, BuiltinConfig::default(), &mut out, &mut err);
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+#[test]
+fn table_for_good_files_exit_zero() {
+    let (code, out, err) = run(&[fixture("chelsea.png"), fixture("brick.png")], false);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty());
+    assert!(out.contains("chelsea.png\n"), "{out}");
+    let cat_line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("cat "))
+        .expect(&out);
+    assert!(cat_line.trim_end().ends_with('%'), "{cat_line}");
+    assert!(
+        out.contains("brick.png\n  (no tag above confidence 0.25)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_files_reported_others_still_tagged_exit_one() {
+    let missing = fixture("does-not-exist.png");
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.jpg");
+    std::fs::write(&text, "not really a jpeg").unwrap();
+    let files = [missing.clone(), fixture("coffee.png"), text.clone()];
+    let (code, out, err) = run(&files, true);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("does-not-exist.png: cannot read file"),
+        "{err}"
+    );
+    assert!(
+        err.contains("notes.jpg: not an image (unrecognised format)"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 3);
+    assert_eq!(arr[0]["file"], missing.display().to_string());
+    assert!(arr[0]["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("cannot read file"));
+    let tags = arr[1]["tags"].as_array().unwrap();
+    assert_eq!(tags[0]["name"], "drink");
+    assert!(tags[0]["confidence"].as_f64().unwrap() > 0.9);
+    assert_eq!(arr[2]["error"], "not an image (unrecognised format)");
+}

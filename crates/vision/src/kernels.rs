@@ -242,7 +242,8 @@ mod tests {
             n: 2,
             h: 7,
             w: 6,
-            c: 3,
+            // 32 + 8 + 5: exercises the 32-wide, 8-wide and single-channel blocks.
+            c: 45,
         };
         let x: Vec<f32> = (0..s.n * s.h * s.w * s.c)
             .map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.3)
@@ -254,9 +255,9 @@ mod tests {
                 weights: (0..k * k * s.c)
                     .map(|i| ((i * 13 % 7) as f32 - 3.0) * 0.25)
                     .collect(),
-                bias: vec![0.5, -0.25, 0.0],
+                bias: (0..s.c).map(|i| (i % 5) as f32 * 0.25 - 0.5).collect(),
             };
-            let in_bias = [0.1, -0.2, 0.3];
+            let in_bias: Vec<f32> = (0..s.c).map(|i| (i % 3) as f32 * 0.2 - 0.2).collect();
             // Dirty reused buffers must not leak into the result.
             let (mut padded, mut out) = (vec![f32::NAN; 10_000], vec![f32::NAN; 10]);
             let o = dw.forward(&x, s, Some(&in_bias), &mut padded, &mut out);

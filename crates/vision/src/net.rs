@@ -321,7 +321,7 @@ fn pointwise(
 ) -> anyhow::Result<()> {
     let n = w.ncols();
     anyhow::ensure!(
-        w.nrows() == k && inp.len() % k == 0,
+        w.nrows() == k && inp.len().is_multiple_of(k),
         "matrix shapes do not match"
     );
     let m = inp.len() / k;

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Recreate fixtures/images/ from the scikit-image wheel (CC0 / public-domain sample photos).
+
+    bash tools/setup_venv.sh && /tmp/imgtag-tools-venv/bin/python tools/make_fixtures.py
+
+Copies chelsea.png, coffee.png, rocket.jpg and brick.png unchanged, and derives two JPEGs with
+Pillow: chelsea.jpg (quality 90, what the API's end-to-end test uploads as image/jpeg) and
+chelsea-exif-rotated.jpg (pixels stored rotated 90° counter-clockwise with EXIF Orientation = 6,
+so it only looks upright to a decoder that honours EXIF).
+"""
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from PIL import Image
+
+SKIMAGE = "scikit-image==0.26.0"
+COPY = ["chelsea.png", "coffee.png", "rocket.jpg", "brick.png"]
+OUT = Path(__file__).resolve().parent.parent / "fixtures" / "images"
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                        SKIMAGE, "-d", tmp], check=True)
+        (wheel,) = Path(tmp).glob("*.whl")
+        with zipfile.ZipFile(wheel) as z:
+            for name in COPY:
+                (OUT / name).write_bytes(z.read(f"skimage/data/{name}"))
+    chelsea = Image.open(OUT / "chelsea.png").convert("RGB")
+    chelsea.save(OUT / "chelsea.jpg", quality=90)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    chelsea.transpose(Image.Transpose.ROTATE_90).save(OUT / "chelsea-exif-rotated.jpg", quality=85, exif=exif)
+    for p in sorted(OUT.iterdir()):
+        print(f"{p.name}: {p.stat().st_size} bytes")
+
+
+if __name__ == "__main__":
+    main()

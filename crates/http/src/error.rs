@@ -8,7 +8,16 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use imgtag_core::Error;
 use serde::de::DeserializeOwned;
-use serde_json::json;
+
+/// Every error answer: a human message and a stable machine-readable code.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    #[schema(example = "Image not found")]
+    pub message: String,
+    /// e.g. `not-found`, `unauthorized`, `invalid-tag`, `bad-credentials`, `too-large`.
+    #[schema(example = "not-found")]
+    pub code: String,
+}
 
 /// A domain error on its way to becoming a response.
 #[derive(Debug)]
@@ -61,7 +70,11 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        let mut resp = (status, Json(json!({"message": message, "code": code}))).into_response();
+        let body = ErrorBody {
+            message,
+            code: code.to_string(),
+        };
+        let mut resp = (status, Json(body)).into_response();
         let headers = resp.headers_mut();
         match &self.0 {
             Error::Unauthorized => {

@@ -18,6 +18,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use auth::Auth;
 pub use error::ApiError;
+/// The OpenAPI description of the router (what `GET /openapi.json` answers), for a base path.
+pub use routes::spec as openapi_spec;
 
 /// HTTP-level settings.
 #[derive(Debug, Clone, Deserialize)]

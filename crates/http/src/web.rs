@@ -15,21 +15,52 @@ use crate::AppState;
 
 /// `(file name, content type, body)` of every asset served under `/app/`.
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("style.css", "text/css; charset=utf-8", include_str!("../assets/web/style.css")),
-    ("main.js", "text/javascript; charset=utf-8", include_str!("../assets/web/main.js")),
-    ("api.js", "text/javascript; charset=utf-8", include_str!("../assets/web/api.js")),
-    ("upload.js", "text/javascript; charset=utf-8", include_str!("../assets/web/upload.js")),
-    ("gallery.js", "text/javascript; charset=utf-8", include_str!("../assets/web/gallery.js")),
-    ("detail.js", "text/javascript; charset=utf-8", include_str!("../assets/web/detail.js")),
-    ("dom.js", "text/javascript; charset=utf-8", include_str!("../assets/web/dom.js")),
-    ("favicon.svg", "image/svg+xml", include_str!("../assets/web/favicon.svg")),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/web/style.css"),
+    ),
+    (
+        "main.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/web/main.js"),
+    ),
+    (
+        "api.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/web/api.js"),
+    ),
+    (
+        "upload.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/web/upload.js"),
+    ),
+    (
+        "gallery.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/web/gallery.js"),
+    ),
+    (
+        "detail.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/web/detail.js"),
+    ),
+    (
+        "dom.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/web/dom.js"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../assets/web/favicon.svg"),
+    ),
 ];
 
 const INDEX: &str = include_str!("../assets/web/index.html");
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/app", get(page))
         .route("/app/", get(page))
         .route("/app/{file}", get(asset))
 }
@@ -43,7 +74,9 @@ pub(crate) fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("text/html"))
 }
 
-/// The page, with the base path filled in so it works under an API Gateway-style stage.
+/// The web page, with the base path filled in so it works under an API Gateway-style stage.
+#[utoipa::path(get, path = "/app/", tag = "meta",
+    responses((status = 200, content_type = "text/html", body = String, description = "The web page")))]
 pub(crate) async fn page(State(st): State<AppState>) -> Response {
     let base = html_escape(&st.config.normalised_base());
     let body = INDEX.replace("{{BASE}}", &base);
@@ -61,7 +94,14 @@ pub(crate) async fn page(State(st): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
+/// The web page's modules, stylesheet and icon.
+#[utoipa::path(get, path = "/app/{file}", tag = "meta",
+    params(("file" = String, Path, description = "Asset name")),
+    responses(
+        (status = 200, body = String, description = "The asset"),
+        (status = 404, body = crate::error::ErrorBody),
+    ))]
+pub(crate) async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
     let (_, ct, body) = ASSETS
         .iter()
         .find(|(name, _, _)| *name == file)
@@ -70,7 +110,10 @@ async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     Ok(resp)
 }
 

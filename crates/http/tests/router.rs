@@ -186,3 +186,113 @@ async fn health_and_key_set_are_public() {
     assert_eq!(status, StatusCode::OK);
     assert!(!body["keys"].as_array().unwrap().is_empty());
 }
+
+async fn text(env: &Env, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let resp = env.router.clone().oneshot(req).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    (
+        parts.status,
+        parts.headers,
+        String::from_utf8_lossy(&bytes).into(),
+    )
+}
+
+/// Every quoted string in `src` that starts with `start` and ends at the next quote.
+fn quoted_after<'a>(src: &'a str, start: &str) -> Vec<&'a str> {
+    src.match_indices(start)
+        .filter_map(|(i, _)| {
+            let rest = &src[i..];
+            rest.find(['"', '\'']).map(|end| &rest[..end])
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn browsers_get_the_web_page_and_api_clients_json() {
+    let env = env("/Prod");
+    for uri in ["/Prod", "/Prod/", "/Prod/app/"] {
+        let req = Request::get(uri)
+            .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+            .body(Body::empty())
+            .unwrap();
+        let (status, headers, html) = text(&env, req).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        assert!(
+            html.contains(r#"data-base="/Prod""#),
+            "{uri}: base filled in"
+        );
+        assert!(!html.contains("{{BASE}}"));
+    }
+    // API clients keep the seed's JSON self-description at the same URL.
+    let req = Request::get("/Prod/")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, body) = send(&env, req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["endpoints"].is_array());
+    assert!(headers[header::VARY].to_str().unwrap().contains("Accept"));
+}
+
+#[tokio::test]
+async fn every_asset_the_page_loads_is_served_with_its_type() {
+    let env = env("/Prod");
+    let (_, _, html) = text(&env, get("/Prod/app/")).await;
+    let mut todo: Vec<String> = quoted_after(&html, "/Prod/app/")
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert!(todo.len() >= 3, "{todo:?}");
+    let mut seen = std::collections::HashSet::new();
+    while let Some(url) = todo.pop() {
+        if !seen.insert(url.clone()) {
+            continue;
+        }
+        let (status, headers, body) = text(&env, get(&url)).await;
+        assert_eq!(status, StatusCode::OK, "{url}");
+        let ct = headers[header::CONTENT_TYPE].to_str().unwrap().to_string();
+        let want = match url.rsplit('.').next().unwrap() {
+            "js" => "text/javascript",
+            "css" => "text/css",
+            "svg" => "image/svg+xml",
+            other => panic!("unexpected asset type {other}"),
+        };
+        assert!(ct.starts_with(want), "{url}: {ct}");
+        // Modules import their siblings relatively; follow them so none is missing.
+        for module in quoted_after(&body, "./") {
+            todo.push(format!("/Prod/app/{}", &module[2..]));
+        }
+    }
+    assert!(seen.len() >= 7, "{seen:?}");
+    let (status, _, body) = send(&env, get("/Prod/app/nope.js")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "not-found");
+}
+
+#[tokio::test]
+async fn openapi_and_offline_docs_are_served() {
+    let env = env("/Prod");
+    let (status, _, spec) = send(&env, get("/Prod/openapi.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert_eq!(spec["servers"][0]["url"], "/Prod");
+    let (status, headers, html) = text(&env, get("/Prod/docs")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(html.contains("/Prod/openapi.json"));
+    // Everything the docs page loads is served by us: no CDN.
+    for url in quoted_after(&html, "/Prod/docs/") {
+        let (status, _, body) = text(&env, get(url)).await;
+        assert_eq!(status, StatusCode::OK, "{url}");
+        assert!(body.len() > 10_000, "{url}");
+    }
+    assert!(!html.contains("https://"), "no external assets");
+}

@@ -102,6 +102,8 @@ impl Config {
 struct RawDefaults {}
 
 #[cfg(test)]
+// figment's `Jail` closures must return its (large) `figment::Error`; nothing to box here.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

@@ -4,6 +4,7 @@
 pub mod config;
 mod state;
 pub mod telemetry;
+mod thumbs;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -31,6 +31,14 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Print the OpenAPI 3.1 description of the HTTP API (what GET /openapi.json answers).
+    ///
+    /// Example: imgtag openapi --base-path /Prod > openapi.json
+    Openapi {
+        /// Path prefix the routes live under, e.g. /Prod.
+        #[arg(long, default_value = "")]
+        base_path: String,
+    },
 }
 
 #[derive(Args, Clone, Default)]
@@ -68,8 +76,25 @@ fn main() -> std::process::ExitCode {
                 }
             };
             let TaggerConfig::Builtin(tagger) = cfg.tagger;
-            let code = imgtag_vision::cli::run_tag(&files, json, tagger);
+            let code = imgtag_vision::cli::run_tag(&files, json, tagger, &cfg.app.labels);
             std::process::ExitCode::from(code.clamp(0, 255) as u8)
+        }
+        Some(Command::Openapi { base_path }) => {
+            let http = imgtag_http::HttpConfig {
+                base_path,
+                ..Default::default()
+            };
+            let spec = imgtag_http::openapi_spec(&http.normalised_base());
+            match serde_json::to_string_pretty(&spec) {
+                Ok(text) => {
+                    println!("{text}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
         }
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),

@@ -37,7 +37,8 @@ pub fn build_state(config: &Config, public_url: &str) -> anyhow::Result<AppState
         Arc::new(tagger),
         Arc::new(accounts),
         config.app.clone(),
-    );
+    )
+    .with_thumbnailer(Arc::new(crate::thumbs::ImageThumbnailer));
     Ok(AppState {
         app,
         config: Arc::new(config.http.clone()),

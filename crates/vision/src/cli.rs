@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use imgtag_core::services::LabelPolicy;
 use serde_json::json;
 
 use crate::{BuiltinConfig, BuiltinTagger};
@@ -13,13 +14,15 @@ const CHUNK: usize = 32;
 /// Tags `files` with the built-in model and prints, per file, a table of labels and confidences
 /// (or, with `json`, one JSON array of `{"file","tags":[{"name","confidence"}]}` /
 /// `{"file","error"}` objects). Unreadable or undecodable files get an error line on stderr and
-/// the others are still tagged. Returns the process exit code: 0 if every file was tagged, 1 if
-/// any failed, 2 if the model could not be loaded.
-pub fn run_tag(files: &[PathBuf], json: bool, cfg: BuiltinConfig) -> i32 {
+/// the others are still tagged. `policy` (the `[app.labels]` renames and drops) is applied to each
+/// file's labels, as the service does for every tagger. Returns the process exit code: 0 if every
+/// file was tagged, 1 if any failed, 2 if the model could not be loaded.
+pub fn run_tag(files: &[PathBuf], json: bool, cfg: BuiltinConfig, policy: &LabelPolicy) -> i32 {
     run_tag_to(
         files,
         json,
         cfg,
+        policy,
         &mut std::io::stdout().lock(),
         &mut std::io::stderr().lock(),
     )
@@ -30,6 +33,7 @@ pub fn run_tag_to(
     files: &[PathBuf],
     json: bool,
     cfg: BuiltinConfig,
+    policy: &LabelPolicy,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
@@ -55,6 +59,7 @@ pub fn run_tag_to(
                 Ok(_) => tagged
                     .next()
                     .unwrap_or(Err(crate::VisionError::Empty))
+                    .map(|p| policy.apply(&p))
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(e.clone()),
             };

@@ -1,7 +1,5 @@
 //! Settings of the built-in tagger.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 
 /// Configuration of [`crate::BuiltinTagger`]. Every field has a default, so an empty config section
@@ -20,11 +18,6 @@ pub struct BuiltinConfig {
     pub max_pixels: u64,
     /// Worker threads for decoding and inference; 0 = one per available core.
     pub threads: usize,
-    /// Renames labels: `{"tiger cat": "cat (striped)"}`. Applied before `ignore` and the floor;
-    /// when two labels end up with one name the higher confidence wins.
-    pub aliases: BTreeMap<String, String>,
-    /// Labels never returned (compared after aliasing, case-insensitively).
-    pub ignore: Vec<String>,
 }
 
 impl Default for BuiltinConfig {
@@ -35,8 +28,6 @@ impl Default for BuiltinConfig {
             // 50 MP: every phone camera's full-resolution output passes, a 20000x20000 bomb does not.
             max_pixels: 50_000_000,
             threads: 0,
-            aliases: BTreeMap::new(),
-            ignore: Vec::new(),
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Hand-written CPU kernels in NHWC layout: TF "SAME" padding, the stem's im2col, the depthwise
 //! convolution and small fused element-wise passes. Safe Rust written so that the inner loops run
-//! over contiguous channel slices, which the compiler vectorises.
+//! over contiguous channel slices, which the compiler vectorises; the hot loops go through
+//! `pulp::Arch::dispatch`, which compiles them once more with AVX2/FMA enabled and picks that copy
+//! at run time when the CPU has it (the binary itself stays baseline x86-64).
 
+use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
 /// TF "SAME" padding of one spatial dimension: `(before, after, output size)`. Uneven on stride 2
@@ -97,6 +100,31 @@ impl Depthwise {
         padded: &mut Vec<f32>,
         out: &mut Vec<f32>,
     ) -> Shape {
+        let arch = Arch::new();
+        let c = s.c;
+        let fill = |n: usize, iy: usize, dst: &mut [f32]| {
+            let src = &x[((n * s.h + iy) * s.w) * c..][..s.w * c];
+            arch.dispatch(BiasRelu6 {
+                src,
+                dst,
+                bias: in_bias,
+                c,
+            });
+        };
+        self.forward_with(s, fill, padded, out)
+    }
+
+    /// Like [`Depthwise::forward`], but the (activated) input rows are produced by `fill(image,
+    /// row, dst)`, which writes the `s.w * s.c` values of one input row straight into the padded
+    /// buffer: the expansion 1x1 conv uses this to skip a pass over its (large) output.
+    pub fn forward_with(
+        &self,
+        s: Shape,
+        fill: impl Fn(usize, usize, &mut [f32]) + Sync,
+        padded: &mut Vec<f32>,
+        out: &mut Vec<f32>,
+    ) -> Shape {
+        let arch = Arch::new();
         let c = s.c;
         debug_assert_eq!(self.bias.len(), c);
         let (pt, pb, oh) = same_padding(s.h, self.k, self.stride);
@@ -115,18 +143,7 @@ impl Depthwise {
                 };
                 prow[..pl * c].fill(0.0);
                 prow[(pl + s.w) * c..].fill(0.0);
-                let src = &x[((n * s.h + iy) * s.w) * c..][..s.w * c];
-                let dst = &mut prow[pl * c..][..s.w * c];
-                match in_bias {
-                    Some(b) => {
-                        for (d, px) in dst.chunks_exact_mut(c).zip(src.chunks_exact(c)) {
-                            for ((d, &v), &b) in d.iter_mut().zip(px).zip(b) {
-                                *d = relu6(v + b);
-                            }
-                        }
-                    }
-                    None => dst.iter_mut().zip(src).for_each(|(d, &v)| *d = relu6(v)),
-                }
+                fill(n, iy, &mut prow[pl * c..][..s.w * c]);
             });
         let oc = c + 1;
         out.resize(s.n * oh * ow * oc, 0.0);
@@ -135,33 +152,15 @@ impl Depthwise {
             .enumerate()
             .for_each(|(r, orow)| {
                 let (n, oy) = (r / oh, r % oh);
-                // Offsets of the k padded input rows this output row reads.
-                let row0 = (n * hp + oy * self.stride) * wp * c;
-                for (ox, px) in orow.chunks_exact_mut(oc).enumerate() {
-                    let at = Tap {
-                        padded,
-                        row0,
-                        row_len: wp * c,
-                        col: ox * self.stride * c,
-                        c,
-                    };
-                    // Wide channel blocks keep many independent accumulators in registers across
-                    // all k*k taps (an add's latency would otherwise serialise the taps).
-                    let mut cb = 0;
-                    while cb + 32 <= c {
-                        self.block::<32>(&at, cb, &mut px[cb..cb + 32]);
-                        cb += 32;
-                    }
-                    while cb + 8 <= c {
-                        self.block::<8>(&at, cb, &mut px[cb..cb + 8]);
-                        cb += 8;
-                    }
-                    while cb < c {
-                        self.block::<1>(&at, cb, &mut px[cb..cb + 1]);
-                        cb += 1;
-                    }
-                    px[c] = 1.0;
-                }
+                arch.dispatch(DwRow {
+                    dw: self,
+                    padded,
+                    // Offset of the first of the k padded input rows this output row reads.
+                    row0: (n * hp + oy * self.stride) * wp * c,
+                    row_len: wp * c,
+                    c,
+                    orow,
+                });
             });
         Shape {
             n: s.n,
@@ -170,25 +169,144 @@ impl Depthwise {
             c: oc,
         }
     }
-    /// Output channels `cb..cb + L` of one pixel: `relu6(bias + sum over taps of input * weight)`.
+}
+
+/// `dst = relu6(src + bias)` (bias per channel, optional) for one row of pixels, compiled for the
+/// best instruction set available at run time (see [`Arch::dispatch`]).
+struct BiasRelu6<'a> {
+    src: &'a [f32],
+    dst: &'a mut [f32],
+    bias: Option<&'a [f32]>,
+    c: usize,
+}
+
+impl WithSimd for BiasRelu6<'_> {
+    type Output = ();
     #[inline(always)]
-    fn block<const L: usize>(&self, at: &Tap<'_>, cb: usize, out: &mut [f32]) {
-        let mut acc: [f32; L] = self.bias[cb..cb + L].try_into().expect("L channels");
-        for ky in 0..self.k {
-            let base = at.row0 + ky * at.row_len + at.col + cb;
-            for kx in 0..self.k {
-                let src: &[f32; L] = at.padded[base + kx * at.c..][..L].try_into().expect("L");
-                let w: &[f32; L] = self.weights[(ky * self.k + kx) * at.c + cb..][..L]
-                    .try_into()
-                    .expect("L");
-                for j in 0..L {
-                    acc[j] += src[j] * w[j];
+    fn with_simd<S: Simd>(self, _: S) {
+        match self.bias {
+            Some(b) => {
+                for (d, px) in self
+                    .dst
+                    .chunks_exact_mut(self.c)
+                    .zip(self.src.chunks_exact(self.c))
+                {
+                    for ((d, &v), &b) in d.iter_mut().zip(px).zip(b) {
+                        *d = relu6(v + b);
+                    }
+                }
+            }
+            None => self
+                .dst
+                .iter_mut()
+                .zip(self.src)
+                .for_each(|(d, &v)| *d = relu6(v)),
+        }
+    }
+}
+
+/// `v = relu6(v + bias)` in place, `bias` per channel (`v.len()` a multiple of `bias.len()`).
+pub fn bias_relu6_in_place(arch: Arch, v: &mut [f32], bias: &[f32]) {
+    struct Op<'a>(&'a mut [f32], &'a [f32]);
+    impl WithSimd for Op<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) {
+            for px in self.0.chunks_exact_mut(self.1.len()) {
+                for (d, &b) in px.iter_mut().zip(self.1) {
+                    *d = relu6(*d + b);
                 }
             }
         }
-        for (o, a) in out.iter_mut().zip(acc) {
-            *o = relu6(a);
+    }
+    arch.dispatch(Op(v, bias));
+}
+
+/// One output row of the depthwise convolution. Dispatched per row so that the inner loops are
+/// compiled with AVX2/FMA where the CPU has them (safe runtime dispatch through `pulp`), and for
+/// baseline x86-64 otherwise.
+struct DwRow<'a> {
+    dw: &'a Depthwise,
+    padded: &'a [f32],
+    row0: usize,
+    row_len: usize,
+    c: usize,
+    orow: &'a mut [f32],
+}
+
+impl WithSimd for DwRow<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        // Fused multiply-add only where the hardware has it (every non-scalar x86 level does);
+        // the scalar fallback would otherwise call a slow software fma.
+        if S::IS_SCALAR {
+            self.run::<false>();
+        } else {
+            self.run::<true>();
         }
+    }
+}
+
+impl DwRow<'_> {
+    #[inline(always)]
+    fn run<const FMA: bool>(self) {
+        let (c, oc, stride) = (self.c, self.c + 1, self.dw.stride);
+        for (ox, px) in self.orow.chunks_exact_mut(oc).enumerate() {
+            let at = Tap {
+                padded: self.padded,
+                row0: self.row0,
+                row_len: self.row_len,
+                col: ox * stride * c,
+                c,
+            };
+            // Wide channel blocks keep many independent accumulators in registers across all
+            // k*k taps (an add's latency would otherwise serialise the taps).
+            let mut cb = 0;
+            while cb + 32 <= c {
+                block::<32, FMA>(self.dw, &at, cb, &mut px[cb..cb + 32]);
+                cb += 32;
+            }
+            while cb + 8 <= c {
+                block::<8, FMA>(self.dw, &at, cb, &mut px[cb..cb + 8]);
+                cb += 8;
+            }
+            while cb < c {
+                block::<1, FMA>(self.dw, &at, cb, &mut px[cb..cb + 1]);
+                cb += 1;
+            }
+            px[c] = 1.0;
+        }
+    }
+}
+
+/// Output channels `cb..cb + L` of one pixel: `relu6(bias + sum over taps of input * weight)`.
+#[inline(always)]
+fn block<const L: usize, const FMA: bool>(
+    dw: &Depthwise,
+    at: &Tap<'_>,
+    cb: usize,
+    out: &mut [f32],
+) {
+    let mut acc: [f32; L] = dw.bias[cb..cb + L].try_into().expect("L channels");
+    for ky in 0..dw.k {
+        let base = at.row0 + ky * at.row_len + at.col + cb;
+        for kx in 0..dw.k {
+            let src: &[f32; L] = at.padded[base + kx * at.c..][..L].try_into().expect("L");
+            let w: &[f32; L] = dw.weights[(ky * dw.k + kx) * at.c + cb..][..L]
+                .try_into()
+                .expect("L");
+            for j in 0..L {
+                acc[j] = if FMA {
+                    src[j].mul_add(w[j], acc[j])
+                } else {
+                    acc[j] + src[j] * w[j]
+                };
+            }
+        }
+    }
+    for (o, a) in out.iter_mut().zip(acc) {
+        *o = relu6(a);
     }
 }
 

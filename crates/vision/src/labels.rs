@@ -6,15 +6,10 @@ use imgtag_core::{Prediction, TagName};
 
 use crate::BuiltinConfig;
 
-/// Applies aliases, the ignore list, the confidence floor and top-k; highest confidence first,
-/// ties broken by name so the output is deterministic.
+/// Applies the confidence floor and top-k; highest confidence first, ties broken by name so the
+/// output is deterministic. Renames and drops are the core `LabelPolicy`'s job (`[app.labels]`),
+/// applied to every tagger's output, so they are not duplicated here.
 pub fn select(scores: Vec<(&str, f32)>, cfg: &BuiltinConfig) -> Vec<Prediction> {
-    let ignore: Vec<String> = cfg.ignore.iter().map(|s| normalise(s)).collect();
-    let aliases: HashMap<String, &str> = cfg
-        .aliases
-        .iter()
-        .map(|(from, to)| (normalise(from), to.as_str()))
-        .collect();
     let mut best: HashMap<TagName, f32> = HashMap::new();
     for (name, confidence) in scores {
         // `is_ge` is false for NaN too, so a NaN score never becomes a label.
@@ -24,19 +19,12 @@ pub fn select(scores: Vec<(&str, f32)>, cfg: &BuiltinConfig) -> Vec<Prediction> 
         {
             continue;
         }
-        let renamed = aliases.get(&normalise(name)).copied().unwrap_or(name);
-        // Names come from the checked-in taxonomy or from config; one that is not a valid tag
-        // (e.g. an alias with a comma) is skipped rather than failing the whole image.
-        let Ok(tag) = TagName::parse(renamed) else {
-            tracing::warn!(
-                label = renamed,
-                "skipping label that is not a valid tag name"
-            );
+        // Names come from the checked-in taxonomy; one that is not a valid tag is skipped rather
+        // than failing the whole image.
+        let Ok(tag) = TagName::parse(name) else {
+            tracing::warn!(label = name, "skipping label that is not a valid tag name");
             continue;
         };
-        if ignore.iter().any(|i| i == tag.as_str()) {
-            continue;
-        }
         let slot = best.entry(tag).or_insert(0.0);
         *slot = slot.max(confidence.clamp(0.0, 1.0));
     }
@@ -51,11 +39,4 @@ pub fn select(scores: Vec<(&str, f32)>, cfg: &BuiltinConfig) -> Vec<Prediction> 
     });
     out.truncate(cfg.top_k);
     out
-}
-
-fn normalise(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
 }

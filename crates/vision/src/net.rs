@@ -2,7 +2,8 @@
 //!
 //! 1x1 convolutions are matrix products `[pixels, C_in] x [C_in, C_out]` (matrixmultiply through
 //! ndarray, runtime-dispatched AVX/FMA); depthwise convolutions use [`crate::kernels`], because a
-//! grouped conv2d is several times slower for them.
+//! grouped conv2d is several times slower for them. On the wide early maps the expansion conv
+//! writes straight into the depthwise kernel's padded input (see `FUSE_MIN_WIDTH`).
 
 use anyhow::{bail, Context};
 use ndarray::linalg::general_mat_mul;
@@ -11,7 +12,9 @@ use safetensors::{Dtype, SafeTensors};
 
 use rayon::prelude::*;
 
-use crate::kernels::{pool_relu6, stem_im2col, Depthwise, Shape};
+use pulp::Arch;
+
+use crate::kernels::{bias_relu6_in_place, pool_relu6, stem_im2col, Depthwise, Shape};
 use crate::preprocess::INPUT_SIZE;
 
 /// The converted weights (see `tools/convert_weights.py`), embedded in the binary.
@@ -259,6 +262,27 @@ impl Net {
         };
         for b in &self.blocks {
             let ds = match &b.expand {
+                // Wide maps: the expansion writes each image row straight into the padded
+                // depthwise input and activates it there while it is in cache, saving a write
+                // and a read of the block's largest tensor. Narrow maps (14x14, 7x7) keep whole
+                // products, where per-row calls would repack the (larger) weights too often.
+                Some(e) if s.w >= FUSE_MIN_WIDTH => {
+                    let es = Shape {
+                        c: e.w.ncols(),
+                        ..s
+                    };
+                    let arch = Arch::new();
+                    let xin: &[f32] = x;
+                    let fill = |n: usize, iy: usize, dst: &mut [f32]| {
+                        let a = &xin[(n * s.h + iy) * s.w * s.c..][..s.w * s.c];
+                        let a = ArrayView2::from_shape((s.w, s.c), a).expect("row shape");
+                        let mut c =
+                            ArrayViewMut2::from_shape((s.w, es.c), &mut *dst).expect("row shape");
+                        general_mat_mul(1.0, &a, &e.w, 0.0, &mut c);
+                        bias_relu6_in_place(arch, dst, &e.bias);
+                    };
+                    b.dw.forward_with(es, fill, padded, dw)
+                }
                 Some(e) => {
                     pointwise(x, s.c, &e.w, y, None)?;
                     let es = Shape {
@@ -306,6 +330,9 @@ pub struct Workspace {
     dw: Vec<f32>,
 }
 
+/// Narrowest feature map whose expansion is fused into the depthwise padding (see `forward`).
+const FUSE_MIN_WIDTH: usize = 28;
+
 /// Target size (floats) of one row block of a 1x1 convolution: blocks are the unit of parallel
 /// work, and large enough that packing the weight matrix per block is negligible.
 const BLOCK_FLOATS: usize = 1 << 16;
@@ -327,6 +354,14 @@ fn pointwise(
     let m = inp.len() / k;
     out.resize(m * n, 0.0);
     let rows = (BLOCK_FLOATS / k.max(n)).clamp(16, 2048);
+    // Equal shares for the workers: the late 14x14 and 7x7 layers give only one to three blocks,
+    // which would leave a core idle when a single image is tagged with several threads.
+    let threads = rayon::current_num_threads();
+    let blocks = m
+        .div_ceil(rows)
+        .next_multiple_of(threads)
+        .min(m.div_ceil(8).max(1));
+    let rows = m.div_ceil(blocks).max(1);
     out.par_chunks_mut(rows * n)
         .zip(inp.par_chunks(rows * k))
         .enumerate()

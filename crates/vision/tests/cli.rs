@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use imgtag_core::services::LabelPolicy;
 use imgtag_vision::{cli::run_tag_to, BuiltinConfig};
 use serde_json::Value;
 
@@ -12,8 +13,22 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn run(files: &[PathBuf], json: bool) -> (i32, String, String) {
+    run_with(
+        files,
+        json,
+        BuiltinConfig::default(),
+        &LabelPolicy::default(),
+    )
+}
+
+fn run_with(
+    files: &[PathBuf],
+    json: bool,
+    cfg: BuiltinConfig,
+    policy: &LabelPolicy,
+) -> (i32, String, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = run_tag_to(files, json, BuiltinConfig::default(), &mut out, &mut err);
+    let code = run_tag_to(files, json, cfg, policy, &mut out, &mut err);
     (
         code,
         String::from_utf8(out).unwrap(),
@@ -67,4 +82,30 @@ fn bad_files_reported_others_still_tagged_exit_one() {
     assert_eq!(tags[0]["name"], "drink");
     assert!(tags[0]["confidence"].as_f64().unwrap() > 0.9);
     assert_eq!(arr[2]["error"], "not an image (unrecognised format)");
+}
+
+#[test]
+fn label_policy_renames_and_drops() {
+    let policy = LabelPolicy {
+        aliases: [("tiger cat".to_string(), "striped cat".to_string())].into(),
+        ignore: ["animal".to_string()].into(),
+    };
+    let cfg = BuiltinConfig {
+        top_k: 20,
+        min_confidence: 0.3,
+        ..BuiltinConfig::default()
+    };
+    let (code, out, err) = run_with(&[fixture("chelsea.png")], true, cfg, &policy);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = v[0]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"striped cat"), "{names:?}");
+    assert!(names.contains(&"cat"), "{names:?}");
+    assert!(!names.contains(&"tiger cat"), "{names:?}");
+    assert!(!names.contains(&"animal"), "{names:?}");
 }

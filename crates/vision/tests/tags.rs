@@ -1,6 +1,5 @@
 //! Tags on real photos (scikit-image fixtures, CC0) with the default configuration.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use imgtag_core::Prediction;
@@ -120,28 +119,15 @@ fn texture_gets_no_tag_above_the_floor() {
 }
 
 #[test]
-fn top_k_aliases_and_ignore_apply() {
-    let base = BuiltinConfig::default();
+fn top_k_applies() {
     let cfg = BuiltinConfig {
         top_k: 2,
-        aliases: BTreeMap::from([("Tiger Cat".to_string(), "striped cat".to_string())]),
-        ignore: vec!["Animal".into()],
         min_confidence: 0.3,
-        ..base
+        ..BuiltinConfig::default()
     };
-    let tags = tagger(cfg.clone())
-        .tag_bytes(&fixture("chelsea.png"))
-        .unwrap();
-    assert_eq!(names(&tags), ["mammal", "cat"]);
-    let all = tagger(BuiltinConfig { top_k: 20, ..cfg })
-        .tag_bytes(&fixture("chelsea.png"))
-        .unwrap();
-    assert!(
-        conf(&all, "striped cat").is_some() && conf(&all, "tiger cat").is_none(),
-        "{:?}",
-        names(&all)
-    );
-    assert!(conf(&all, "animal").is_none());
+    let tags = tagger(cfg).tag_bytes(&fixture("chelsea.png")).unwrap();
+    assert_eq!(tags.len(), 2, "{:?}", names(&tags));
+    assert!(tags[0].confidence >= tags[1].confidence);
 }
 
 #[test]
@@ -189,8 +175,7 @@ fn config_deserialises_with_defaults() {
         }
     );
     let full: BuiltinConfig = serde_json::from_str(
-        r#"{"min_confidence": 0.5, "top_k": 4, "max_pixels": 1000, "threads": 2,
-            "aliases": {"tabby cat": "tabby"}, "ignore": ["mammal"]}"#,
+        r#"{"min_confidence": 0.5, "top_k": 4, "max_pixels": 1000, "threads": 2}"#,
     )
     .unwrap();
     assert_eq!(
@@ -202,6 +187,4 @@ fn config_deserialises_with_defaults() {
         ),
         (0.5, 4, 1000, 2)
     );
-    assert_eq!(full.aliases["tabby cat"], "tabby");
-    assert_eq!(full.ignore, ["mammal"]);
 }

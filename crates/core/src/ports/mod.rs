@@ -6,9 +6,11 @@ mod blobs;
 mod catalog;
 mod queue;
 mod tagger;
+mod thumbs;
 
 pub use accounts::*;
 pub use blobs::*;
 pub use catalog::*;
 pub use queue::*;
 pub use tagger::*;
+pub use thumbs::*;

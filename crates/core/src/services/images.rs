@@ -80,8 +80,8 @@ impl App {
             .ok_or(Error::NotFound("image"))
     }
 
-    /// Removes the image from the index, then its file. A crash in between leaves an orphan
-    /// file, never an index entry without a file.
+    /// Removes the image from the index, then its file and thumbnails. A crash in between
+    /// leaves orphan files, never an index entry without a file.
     #[tracing::instrument(skip_all, fields(owner = %owner, image = %id), err)]
     pub async fn delete_image(&self, owner: &Owner, id: &str) -> Result<ImageId> {
         let image = self.get_image(owner, id).await?;
@@ -89,6 +89,7 @@ impl App {
             return Err(Error::NotFound("image"));
         }
         self.blobs.delete(&image.blob_key).await?;
+        self.delete_thumbnails(owner, &image.id).await?;
         Ok(image.id)
     }
 

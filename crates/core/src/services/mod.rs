@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::ports::{Accounts, BlobStore, Catalog, JobQueue, Tagger};
+use crate::ports::{Accounts, BlobStore, Catalog, JobQueue, Tagger, Thumbnailer};
 
 pub use images::ListParams;
 pub use labels::LabelPolicy;
@@ -73,6 +73,8 @@ pub struct App {
     pub tagger: Arc<dyn Tagger>,
     pub accounts: Arc<dyn Accounts>,
     pub settings: Arc<Settings>,
+    /// Makes thumbnails while tagging; without one, images have no `thumbnailUrl`.
+    pub thumbnailer: Option<Arc<dyn Thumbnailer>>,
     /// Wakes idle workers when a job is enqueued, so tagging starts at once.
     pub(crate) wake: Arc<tokio::sync::Notify>,
 }
@@ -93,7 +95,14 @@ impl App {
             tagger,
             accounts,
             settings: Arc::new(settings),
+            thumbnailer: None,
             wake: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Adds thumbnail generation to the tagging job.
+    pub fn with_thumbnailer(mut self, thumbnailer: Arc<dyn Thumbnailer>) -> Self {
+        self.thumbnailer = Some(thumbnailer);
+        self
     }
 }

@@ -3,7 +3,8 @@
 use super::App;
 use crate::domain::{ImageId, Owner};
 use crate::error::{Error, Result};
-use crate::ports::TagError;
+use crate::ports::{bytes_stream, thumb_key, TagError, THUMB_SIZES};
+use bytes::Bytes;
 
 /// What one run of the tagging job did.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,19 +34,55 @@ impl App {
             }
             Err(e) => return Err(e),
         };
-        match self.tagger.tag(bytes).await {
+        match self.tagger.tag(bytes.clone()).await {
             Ok(predictions) => {
+                // Before the labels: once an image reads `tagged`, its thumbnails exist.
+                self.make_thumbnails(owner, id, &bytes).await?;
                 let labels = self.settings.labels.apply(&predictions);
                 if self.catalog.set_auto_labels(owner, id, &labels).await? {
                     tracing::info!(labels = labels.len(), tagger = self.tagger.name(), "tagged");
                     Ok(TagOutcome::Tagged(labels.len()))
                 } else {
+                    // Deleted while we worked: its delete already ran, so drop what we made.
+                    self.delete_thumbnails(owner, id).await?;
                     Ok(TagOutcome::Gone)
                 }
             }
             Err(TagError::BadImage(reason)) => self.fail_permanently(owner, id, &reason).await,
             Err(TagError::Unavailable(reason)) => Err(Error::Unavailable(reason)),
         }
+    }
+
+    /// Stores one thumbnail per [`THUMB_SIZES`] entry. A thumbnail that cannot be made is
+    /// logged and skipped (the original still shows); a store failure is transient (`Err`).
+    async fn make_thumbnails(&self, owner: &Owner, id: &ImageId, bytes: &Bytes) -> Result<()> {
+        let Some(thumbnailer) = &self.thumbnailer else {
+            return Ok(());
+        };
+        for size in THUMB_SIZES {
+            let key = thumb_key(owner, id, size);
+            // Made once: a retried job does not redo finished thumbnails.
+            if self.blobs.exists(&key).await? {
+                continue;
+            }
+            match thumbnailer.thumbnail(bytes.clone(), size).await {
+                Ok(jpeg) => {
+                    self.blobs.put(&key, bytes_stream(jpeg)).await?;
+                }
+                Err(reason) => {
+                    tracing::warn!(%reason, size, "no thumbnail");
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn delete_thumbnails(&self, owner: &Owner, id: &ImageId) -> Result<()> {
+        for size in THUMB_SIZES {
+            self.blobs.delete(&thumb_key(owner, id, size)).await?;
+        }
+        Ok(())
     }
 
     async fn fail_permanently(

@@ -83,7 +83,7 @@ export async function open(id) {
 
 function show(img) {
   current = img;
-  $('#detail-img').src = img.fileUrl;
+  $('#detail-img').src = img.previewUrl || img.fileUrl;
   $('#detail-img').alt = img.name || 'image';
   $('#detail-open').href = img.fileUrl;
   $('#detail-title').textContent = img.name || img.id;

@@ -196,6 +196,11 @@ export function toggle(tag, kind) {
   reload();
 }
 
+/// Adds a required tag (from the search box); a no-op when it is already required.
+export function require(tag) {
+  if (!state.include.includes(tag)) toggle(tag, 'include');
+}
+
 function renderFilters() {
   const chips = [
     ...state.include.map((t) => el('button', {

@@ -63,7 +63,11 @@ let running = 0;
 
 function enqueue(files) {
   for (const file of files) {
-    if (file.type && !file.type.startsWith('image/')) continue;
+    if (file.type && !file.type.startsWith('image/')) {
+      $('#uploads').append(el('li', { class: 'upload failed' },
+        el('span', { class: 'name' }, file.name), el('span', { class: 'note' }, 'skipped: not an image')));
+      continue;
+    }
     const bar = el('progress', { max: 1, value: 0, 'aria-label': `Uploading ${file.name}` });
     const note = el('span', { class: 'note' }, 'waiting');
     const row = el('li', { class: 'upload' }, el('span', { class: 'name' }, file.name), bar, note);
@@ -148,13 +152,23 @@ async function suggest(prefix) {
   }
 }
 
-$('#search').addEventListener('submit', (e) => {
-  e.preventDefault();
+function applySearch() {
   const input = $('#search-input');
   const tag = input.value.trim().toLowerCase();
   if (!tag) return;
   input.value = '';
-  gallery.toggle(tag, 'include');
+  gallery.require(tag);
+}
+
+$('#search').addEventListener('submit', (e) => {
+  e.preventDefault();
+  applySearch();
+});
+// An open suggestion list can swallow Enter before the form sees it; handle it here too.
+$('#search-input').addEventListener('keydown', (e) => {
+  if (e.key !== 'Enter') return;
+  e.preventDefault();
+  applySearch();
 });
 
 // --- start ---------------------------------------------------------------------------------

@@ -9,6 +9,13 @@ use crate::error::ApiError;
 use crate::AppState;
 
 /// Serves a blob named by a signed URL (the local stand-in for a pre-signed S3 GET).
+#[utoipa::path(get, path = "/files/{key}", tag = "uploads",
+    params(("key" = String, Path, description = "Blob key, may contain `/`; the query carries the signature")),
+    responses(
+        (status = 200, body = super::upload::ImageBytes, content_type = "image/*", description = "The file, with its real content type"),
+        (status = 403, body = crate::error::ErrorBody, description = "Bad or expired signature"),
+        (status = 404, body = crate::error::ErrorBody),
+    ))]
 pub(crate) async fn get_file(
     State(st): State<AppState>,
     Path(key): Path<String>,

@@ -9,6 +9,10 @@ use crate::AppState;
 
 /// Self-description with absolute URLs, as the seed's root route gives; browsers navigating
 /// here (`Accept: text/html`) get the web page instead.
+#[utoipa::path(get, path = "/", tag = "meta",
+    responses(
+        (status = 200, body = Object, description = "`{\"endpoints\":[{title, method, url, auth}]}`; the web page (HTML) for `Accept: text/html`"),
+    ))]
 pub(crate) async fn index(State(st): State<AppState>, headers: HeaderMap) -> Response {
     if crate::web::wants_html(&headers) {
         return crate::web::page(State(st)).await;
@@ -39,9 +43,17 @@ fn describe(st: &AppState) -> Json<Value> {
         e("Token verification keys", "GET", "/.well-known/jwks.json", false),
         e("Health", "GET", "/healthz", false),
         e("Web page (browsers)", "GET", "/app/", false),
+        e("OpenAPI description", "GET", "/openapi.json", false),
+        e("Interactive API docs", "GET", "/docs", false),
     ]}))
 }
 
+/// Liveness and queue depth.
+#[utoipa::path(get, path = "/healthz", tag = "meta",
+    responses(
+        (status = 200, body = Object, description = "`{\"status\":\"ok\",\"pendingJobs\":n}`"),
+        (status = 503, body = crate::error::ErrorBody),
+    ))]
 pub(crate) async fn healthz(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
     let pending = st.app.queue.pending().await?;
     Ok(Json(json!({"status": "ok", "pendingJobs": pending})))

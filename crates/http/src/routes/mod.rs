@@ -1,9 +1,11 @@
 //! Route table. Handlers live in one file per feature.
 
 mod accounts;
+mod docs;
 mod files;
 mod images;
 mod meta;
+mod openapi;
 mod tags;
 mod upload;
 
@@ -14,11 +16,15 @@ use axum::Router;
 use crate::AppState;
 
 pub(crate) use meta::index;
+pub use openapi::spec;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(meta::index))
         .route("/healthz", get(meta::healthz))
+        .route("/openapi.json", get(docs::spec_json))
+        .route("/docs", get(docs::page))
+        .route("/docs/{file}", get(docs::asset))
         .route("/signup", post(accounts::signup))
         .route("/signin", post(accounts::signin))
         .route("/token/refresh", post(accounts::refresh))

@@ -1,19 +1,41 @@
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::{AppState, Auth};
 
+/// The caller's tags by image count, most used first.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TagList {
+    #[schema(example = json!(["animal", "cat"]))]
+    tags: Vec<String>,
+    /// Images per tag.
+    #[schema(example = json!({"animal": 2, "cat": 1}))]
+    counts: BTreeMap<String, u64>,
+}
+
+/// The caller's tags, most used first.
+#[utoipa::path(get, path = "/tags", tag = "tags", security(("bearer" = [])),
+    params(
+        ("prefix" = Option<String>, Query, description = "Only tags starting with this (autocomplete)"),
+        ("limit" = Option<u32>, Query, description = "At most this many tags"),
+    ),
+    responses(
+        (status = 200, body = TagList),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    ))]
 pub(crate) async fn list(
     State(st): State<AppState>,
     Auth(caller): Auth,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TagList>, ApiError> {
     let counts = st
         .app
         .tag_counts(
@@ -22,15 +44,22 @@ pub(crate) async fn list(
             q.get("limit").map(String::as_str),
         )
         .await?;
-    let tags: Vec<&str> = counts.iter().map(|c| c.name.as_str()).collect();
-    let map: Map<String, Value> = counts
-        .iter()
-        .map(|c| (c.name.to_string(), json!(c.count)))
-        .collect();
-    Ok(Json(json!({"tags": tags, "counts": map})))
+    Ok(Json(TagList {
+        tags: counts.iter().map(|c| c.name.to_string()).collect(),
+        counts: counts
+            .iter()
+            .map(|c| (c.name.to_string(), c.count))
+            .collect(),
+    }))
 }
 
 /// The seed's route; answered with a permanent redirect to the filtered listing.
+#[utoipa::path(get, path = "/tags/{tag}/images", tag = "tags", security(("bearer" = [])),
+    params(("tag" = String, Path, description = "Tag")),
+    responses(
+        (status = 308, description = "`Location: <base>/images?tags=<tag>`"),
+        (status = 401, body = ErrorBody),
+    ))]
 pub(crate) async fn images_by_tag(
     State(st): State<AppState>,
     Auth(_): Auth,

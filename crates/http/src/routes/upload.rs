@@ -1,7 +1,7 @@
 //! Uploads: the seed's pre-signed POST form, a pre-signed PUT, and one-step direct upload.
 //! This server is the upload target when blobs are local; it checks what S3 would check.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
@@ -12,18 +12,65 @@ use futures::TryStreamExt;
 use imgtag_core::services::UploadLimits;
 use imgtag_core::signing::VerifiedUpload;
 use imgtag_core::{BlobKey, ByteStream, Error};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use crate::error::{ApiError, JsonBody};
-use crate::views::image_json;
+use crate::error::{ApiError, ErrorBody, JsonBody};
+use crate::views::{image_json, ImageView};
 use crate::{AppState, Auth};
 
-#[derive(Deserialize, Default)]
+/// Optional details of a pre-signed upload.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UploadRequest {
+    /// File name to keep with the image.
+    #[schema(example = "chelsea.jpg")]
     name: Option<String>,
+    /// Must start with `image/`.
+    #[schema(example = "image/jpeg")]
     content_type: Option<String>,
+}
+
+/// The image file itself.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub(crate) struct ImageBytes(#[allow(dead_code)] Vec<u8>);
+
+/// An S3-style POST policy upload: send every `formFields` entry, then the `file` part.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FormConfig {
+    upload_url: String,
+    /// `Key`, `Policy`, `X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Signature`, ...
+    form_fields: BTreeMap<String, String>,
+}
+
+/// A pre-signed upload (the seed's `formConfig`, plus a pre-signed PUT).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UploadTicket {
+    form_config: FormConfig,
+    /// Id the image will have.
+    id: String,
+    /// Pre-signed PUT alternative to the form.
+    put_url: Option<String>,
+    /// RFC 3339; the form and the PUT URL stop working then.
+    expires_at: String,
+}
+
+/// Multipart form for the upload target: the signed fields, then `file`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct UploadForm {
+    #[schema(rename = "Key")]
+    key: String,
+    #[schema(rename = "Policy")]
+    policy: String,
+    #[schema(rename = "X-Amz-Signature")]
+    signature: String,
+    /// Last part; fields after it are ignored, as S3 does.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
 }
 
 fn content_type(headers: &HeaderMap) -> &str {
@@ -37,7 +84,20 @@ fn body_stream(body: Body) -> ByteStream {
     Box::pin(body.into_data_stream().map_err(std::io::Error::other))
 }
 
-/// `POST /images`: a pre-signed upload, or (with an `image/*` body) the upload itself.
+/// A pre-signed upload, or (with an `image/*` body) the upload itself.
+#[utoipa::path(post, path = "/images", tag = "images", security(("bearer" = [])),
+    params(("name" = Option<String>, Query, description = "File name for a direct `image/*` upload (or header `X-File-Name`)")),
+    request_body(content(
+        (UploadRequest = "application/json"),
+        (ImageBytes = "image/*"),
+    ), description = "Optional JSON for a pre-signed upload, or the image itself"),
+    responses(
+        (status = 201, body = UploadTicket, description = "A pre-signed upload; for an `image/*` body, the stored image (see `ImageView`)"),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody, description = "Not a supported image format"),
+    ))]
 pub(crate) async fn create(
     State(st): State<AppState>,
     Auth(caller): Auth,
@@ -78,18 +138,18 @@ pub(crate) async fn create(
             body.content_type.as_deref(),
         )
         .await?;
-    let fields: Map<String, Value> = ticket
-        .form
-        .fields
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    let answer = json!({
-        "formConfig": {"uploadUrl": ticket.form.url, "formFields": fields},
-        "id": ticket.id,
-        "putUrl": ticket.form.put_url,
-        "expiresAt": ticket.form.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    });
+    let answer = UploadTicket {
+        form_config: FormConfig {
+            upload_url: ticket.form.url,
+            form_fields: ticket.form.fields.into_iter().collect(),
+        },
+        id: ticket.id.to_string(),
+        put_url: ticket.form.put_url,
+        expires_at: ticket
+            .form
+            .expires_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
@@ -118,8 +178,17 @@ fn limits(v: &VerifiedUpload) -> UploadLimits {
     }
 }
 
-/// `POST /uploads`: multipart form with the signed fields, then `file` (S3 semantics: fields
-/// after `file` are ignored). Answers 204 like S3.
+/// The upload target of the pre-signed form (S3 semantics: fields after `file` are ignored).
+/// Answers 204 like S3.
+#[utoipa::path(post, path = "/uploads", tag = "uploads",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 204, description = "Stored; tagging is queued"),
+        (status = 400, body = ErrorBody, description = "Malformed form, too small"),
+        (status = 403, body = ErrorBody, description = "Bad or expired signature, policy violated"),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+    ))]
 pub(crate) async fn post_form(
     State(st): State<AppState>,
     req: Request,
@@ -164,7 +233,16 @@ pub(crate) async fn post_form(
     Err(Error::invalid("invalid-form", "the form has no file part").into())
 }
 
-/// `PUT /uploads/{key}?...signature`: the pre-signed PUT. Answers 200 with the image.
+/// The pre-signed PUT (`putUrl`). Answers 200 with the image.
+#[utoipa::path(put, path = "/uploads/{key}", tag = "uploads",
+    params(("key" = String, Path, description = "Blob key, may contain `/`; the query carries the signature")),
+    request_body(content = ImageBytes, content_type = "image/*"),
+    responses(
+        (status = 200, body = ImageView),
+        (status = 403, body = ErrorBody, description = "Bad or expired signature, wrong type"),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+    ))]
 pub(crate) async fn put_object(
     State(st): State<AppState>,
     Path(key): Path<String>,

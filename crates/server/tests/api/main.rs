@@ -4,6 +4,8 @@
 mod bad_input;
 mod helpers;
 mod images;
+mod openapi_cli;
 mod restart;
 mod retries;
 mod seed_flow;
+mod thumbnails;

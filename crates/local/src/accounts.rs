@@ -8,12 +8,13 @@ use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::Utc;
-use imgtag_core::{Accounts, Caller, Error, Owner, Result, Session};
+use imgtag_core::{Accounts, Caller, Error, Owner, Result, Session, UserInfo};
 use rand::RngCore;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::accounts_admin as admin;
 use crate::db::{is_unique_violation, now_millis, sql_err, SqliteDb};
 use crate::jwt::JwtKeys;
 use crate::password;
@@ -251,5 +252,24 @@ impl Accounts for LocalAccounts {
 
     fn jwks(&self) -> Option<serde_json::Value> {
         Some(self.keys.jwks())
+    }
+
+    async fn find_user(&self, username: &str) -> Result<Option<UserInfo>> {
+        admin::find(&self.db, username).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserInfo>> {
+        admin::list(&self.db).await
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn delete_user(&self, username: &str) -> Result<bool> {
+        admin::delete(&self.db, username).await
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn set_password(&self, username: &str, password: &str) -> Result<()> {
+        self.check_password(password)?;
+        admin::set_password(&self.db, username, password).await
     }
 }

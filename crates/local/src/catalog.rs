@@ -301,6 +301,13 @@ impl Catalog for SqliteCatalog {
         .await
     }
 
+    async fn find_by_sha256(&self, owner: &Owner, sha256: &str) -> Result<Option<Image>> {
+        let (owner, sha256) = (owner.clone(), sha256.to_string());
+        self.db
+            .call(move |conn| catalog_read::by_sha256(conn, &owner, &sha256))
+            .await
+    }
+
     #[tracing::instrument(skip_all, err)]
     async fn tag_counts(
         &self,

@@ -150,6 +150,28 @@ pub(crate) fn get(conn: &mut Connection, owner: &Owner, id: &ImageId) -> Result<
         .map(Some)
 }
 
+pub(crate) fn by_sha256(
+    conn: &mut Connection,
+    owner: &Owner,
+    sha256: &str,
+) -> Result<Option<Image>> {
+    let id: Option<String> = conn
+        .query_row(
+            "SELECT id FROM images WHERE owner = ?1 AND sha256 = ?2 ORDER BY id DESC LIMIT 1",
+            params![owner.as_str(), sha256],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql_err)?;
+    match id {
+        Some(id) => {
+            let id = ImageId::parse(&id).map_err(|_| Error::internal("corrupt image id"))?;
+            get(conn, owner, &id)
+        }
+        None => Ok(None),
+    }
+}
+
 fn placeholders(args: &mut Vec<Value>, tags: &[TagName]) -> String {
     let marks: Vec<&str> = tags
         .iter()

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod accounts;
+mod accounts_admin;
 mod blobs;
 mod catalog;
 mod catalog_read;

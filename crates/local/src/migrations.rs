@@ -79,6 +79,10 @@ const MIGRATIONS: &[&str] = &[
         last_failure_at INTEGER NOT NULL
     );
     "#,
+    // 2: `imgtag import` skips files the owner already has.
+    r#"
+    CREATE INDEX images_owner_sha256 ON images (owner, sha256);
+    "#,
 ];
 
 /// Applies every migration the database has not seen, each in its own transaction.

@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::Owner;
@@ -21,6 +22,14 @@ pub struct Caller {
     pub username: String,
 }
 
+/// An account, as administrators see it (`imgtag user list`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserInfo {
+    pub owner: Owner,
+    pub username: String,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
 /// User accounts and bearer tokens.
 ///
 /// Contract (checked by `testkit::accounts`):
@@ -32,6 +41,10 @@ pub struct Caller {
 ///   key or algorithm (including `alg: none`) or issued for another audience.
 /// - `refresh` exchanges a refresh token for a new session, `Unauthorized` if invalid.
 /// - `jwks` returns the public keys that verify tokens, when the adapter issues them itself.
+/// - Administration (the CLI, never HTTP): `find_user` looks a username up case-insensitively;
+///   `list_users` returns every account ordered by username; `delete_user` removes the account
+///   and invalidates its refresh tokens (`false` if absent); `set_password` applies the same
+///   policy as `sign_up`, invalidates refresh tokens, and gives `NotFound` for an unknown user.
 #[async_trait]
 pub trait Accounts: Send + Sync {
     async fn sign_up(&self, username: &str, password: &str) -> Result<()>;
@@ -39,4 +52,8 @@ pub trait Accounts: Send + Sync {
     async fn refresh(&self, refresh_token: &str) -> Result<Session>;
     async fn verify(&self, token: &str) -> Result<Caller>;
     fn jwks(&self) -> Option<serde_json::Value>;
+    async fn find_user(&self, username: &str) -> Result<Option<UserInfo>>;
+    async fn list_users(&self) -> Result<Vec<UserInfo>>;
+    async fn delete_user(&self, username: &str) -> Result<bool>;
+    async fn set_password(&self, username: &str, password: &str) -> Result<()>;
 }

@@ -85,6 +85,8 @@ pub struct TagCount {
 /// - `add_manual_label` adds or upgrades a label to `manual` with confidence 1.0; `remove_label`
 ///   removes the label whatever its source. Both return `false` if the image does not exist.
 /// - `delete_image` removes the image and its labels; `false` if absent.
+/// - `find_by_sha256` returns one of the owner's images with that content hash (lower-case
+///   hex), if any; the newest when there are several.
 /// - `list_images` returns images newest first (id descending), at most `limit`, `next` set iff
 ///   more images match after the last one returned.
 /// - `tag_counts` counts, per tag, the owner's images carrying it, exactly, at all times (no tag
@@ -101,6 +103,7 @@ pub trait Catalog: Send + Sync {
     async fn mark_pending(&self, owner: &Owner, id: &ImageId) -> Result<bool>;
     async fn add_manual_label(&self, owner: &Owner, id: &ImageId, tag: &TagName) -> Result<bool>;
     async fn remove_label(&self, owner: &Owner, id: &ImageId, tag: &TagName) -> Result<bool>;
+    async fn find_by_sha256(&self, owner: &Owner, sha256: &str) -> Result<Option<Image>>;
     async fn tag_counts(
         &self,
         owner: &Owner,

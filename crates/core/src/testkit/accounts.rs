@@ -8,6 +8,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::accounts_admin::*;
 use super::{checks, run_checks, Check};
 use crate::{Accounts, Error};
 
@@ -37,6 +38,10 @@ pub fn all() -> Vec<Check<dyn Accounts>> {
         refresh_rotates,
         refresh_rejects_garbage,
         jwks_names_the_signing_key,
+        find_user_is_case_insensitive,
+        list_users_is_sorted_and_complete,
+        delete_user_ends_sign_in_and_refresh,
+        set_password_replaces_it,
     ]
 }
 

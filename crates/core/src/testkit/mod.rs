@@ -27,6 +27,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 pub mod accounts;
+mod accounts_admin;
 pub mod blobs;
 pub mod catalog;
 pub mod queue;

@@ -54,6 +54,7 @@ pub fn all() -> Vec<Check<dyn Catalog>> {
         counts_exact_through_changes,
         counts_order_limit_and_prefix,
         delete_removes_image_and_labels,
+        find_by_sha256_per_owner,
     ]
 }
 

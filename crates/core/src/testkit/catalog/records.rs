@@ -176,3 +176,28 @@ pub(super) async fn delete_removes_image_and_labels(c: Arc<dyn Catalog>) {
     };
     assert!(ids(&c, &o, q).await.is_empty());
 }
+
+pub(super) async fn find_by_sha256_per_owner(c: Arc<dyn Catalog>) {
+    let (alice, bob) = (owner("alice"), owner("bob"));
+    let mut a = new_image(&alice);
+    a.sha256 = "0f".repeat(32);
+    c.upsert_image(&a).await.unwrap();
+    let other = add(&c, &alice).await;
+    let found = c.find_by_sha256(&alice, &a.sha256).await.unwrap();
+    assert_eq!(found.map(|i| i.id), Some(a.id.clone()));
+    assert_eq!(
+        c.find_by_sha256(&alice, &other.sha256)
+            .await
+            .unwrap()
+            .map(|i| i.id),
+        Some(other.id.clone())
+    );
+    assert!(c.find_by_sha256(&bob, &a.sha256).await.unwrap().is_none());
+    assert!(c
+        .find_by_sha256(&alice, &"11".repeat(32))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(c.delete_image(&alice, &a.id).await.unwrap());
+    assert!(c.find_by_sha256(&alice, &a.sha256).await.unwrap().is_none());
+}

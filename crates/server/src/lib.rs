@@ -1,6 +1,7 @@
 //! The `imgtag` server: configuration, adapter wiring, HTTP server and tagging workers.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod config;
 mod state;
 pub mod telemetry;

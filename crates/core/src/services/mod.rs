@@ -1,6 +1,7 @@
 //! Services: the application's use cases, written against the ports only. [`App`] is the one
 //! value handlers, workers and Lambda functions share.
 
+mod admin;
 mod images;
 mod inspect;
 mod labels;
@@ -15,11 +16,12 @@ use serde::Deserialize;
 
 use crate::ports::{Accounts, BlobStore, Catalog, JobQueue, Tagger, Thumbnailer};
 
+pub use admin::Imported;
 pub use images::ListParams;
 pub use labels::LabelPolicy;
 pub use tagging::TagOutcome;
 pub use upload::{UploadLimits, UploadTicket};
-pub use worker::{run_workers, Shutdown};
+pub use worker::{run_workers, JobRun, Shutdown};
 
 /// Behaviour knobs of the services (not of any adapter).
 #[derive(Debug, Clone, Deserialize)]

@@ -6,6 +6,17 @@ use super::App;
 use crate::error::Result;
 use crate::ports::Job;
 
+/// What [`App::run_next`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobRun {
+    /// No job was due.
+    Idle,
+    /// A job ran to its end (done, or failed for good).
+    Finished,
+    /// A job failed and will be retried later.
+    Retrying,
+}
+
 /// Signals workers to stop after their current job.
 pub type Shutdown = tokio::sync::watch::Receiver<bool>;
 
@@ -16,9 +27,14 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 impl App {
     /// Claims and runs one job. `Ok(false)` when no job is due.
     pub async fn run_next_job(&self) -> Result<bool> {
+        Ok(self.run_next().await? != JobRun::Idle)
+    }
+
+    /// Claims and runs one job, saying what became of it.
+    pub async fn run_next(&self) -> Result<JobRun> {
         let lease = Duration::from_secs(self.settings.job_lease_secs);
         let Some(claimed) = self.queue.claim(lease).await? else {
-            return Ok(false);
+            return Ok(JobRun::Idle);
         };
         let result = match &claimed.job {
             Job::TagImage { owner, image } => self.tag_image(owner, image).await,
@@ -39,9 +55,10 @@ impl App {
                 let delay = Duration::from_millis(self.settings.retry_base_ms << shift);
                 tracing::warn!(error = %e, attempt = claimed.attempt, ?delay, "job will be retried");
                 self.queue.retry(&claimed.id, delay, &e.to_string()).await?;
+                return Ok(JobRun::Retrying);
             }
         }
-        Ok(true)
+        Ok(JobRun::Finished)
     }
 
     /// Runs jobs until none is due (tests and one-shot tools).

@@ -2,6 +2,7 @@
 //! All in one binary so the model and dependencies are linked once.
 
 mod bad_input;
+mod cli;
 mod helpers;
 mod images;
 mod openapi_cli;

@@ -1,0 +1,64 @@
+//! Runs the tagging queue in the command's own process until it is empty.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use imgtag_core::services::{App, JobRun};
+
+use super::progress::Progress;
+
+/// How long an idle worker waits before looking again (retries come due, the producer adds).
+const IDLE: Duration = Duration::from_millis(50);
+
+/// Runs `workers` tagging loops. Each finished job moves `progress` one step. They return once
+/// `producing` is false and the queue has nothing pending, or when `stop` is set (after the
+/// job in hand).
+pub async fn run_queue(
+    app: &App,
+    workers: usize,
+    progress: Arc<Progress>,
+    producing: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    // Jobs a killed run left leased would otherwise wait out their lease. (A server running on
+    // the same data at the same time may then tag an image twice, which is harmless.)
+    app.queue.recover().await?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers.max(1) {
+        let (app, progress) = (app.clone(), progress.clone());
+        let (producing, stop) = (producing.clone(), stop.clone());
+        tasks.spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                match app.run_next().await? {
+                    JobRun::Finished => progress.inc(),
+                    JobRun::Retrying => {}
+                    JobRun::Idle => {
+                        if !producing.load(Ordering::SeqCst) && app.queue.pending().await? == 0 {
+                            break;
+                        }
+                        tokio::time::sleep(IDLE).await;
+                    }
+                }
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    Ok(())
+}
+
+/// Sets `stop` on the first Ctrl-C, so work ends cleanly and can be resumed.
+pub fn stop_on_ctrl_c(progress: Arc<Progress>) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            progress.println("interrupted: finishing the file in hand; run again to resume");
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+    stop
+}

@@ -5,6 +5,7 @@
 pub mod domain;
 pub mod error;
 pub mod ports;
+pub mod secrets;
 pub mod services;
 pub mod sniff;
 

@@ -5,6 +5,7 @@ fn policy() -> UploadPolicy {
         key: BlobKey::parse("images/alice/0190a0b0c0d0e0f0a0b0c0d0e0f0a0b0").unwrap(),
         name: "cat & dog.jpg".into(),
         content_type_prefix: "image/".into(),
+        content_type: None,
         min_size: 1,
         max_size: 1000,
         expires_in: Duration::from_secs(300),

@@ -7,9 +7,11 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use imgtag_core::services::Settings;
 use imgtag_http::HttpConfig;
-use imgtag_local::AccountsConfig;
 use imgtag_vision::BuiltinConfig;
 use serde::Deserialize;
+
+mod backends;
+pub use backends::*;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -18,8 +20,24 @@ pub struct Config {
     pub http: HttpConfig,
     /// Upload limits, URL lifetimes, retries, label renames.
     pub app: Settings,
-    pub accounts: AccountsConfig,
+    #[serde(deserialize_with = "backends::accounts_section")]
+    pub accounts: AccountsBackend,
     pub tagger: TaggerConfig,
+    /// Where image files live (`type = "local"` or `"s3"`).
+    #[serde(deserialize_with = "backends::blobs_section")]
+    pub blobs: BlobsConfig,
+    /// The image index (`type = "sqlite"` or `"dynamodb"`).
+    #[serde(deserialize_with = "backends::catalog_section")]
+    pub catalog: CatalogConfig,
+    /// The job queue (`type = "sqlite"` or `"postgres"`).
+    #[serde(deserialize_with = "backends::queue_section")]
+    pub queue: QueueConfig,
+    /// Where secrets such as API keys come from (`type = "env"`, `"dir"`, `"ssm"`,
+    /// `"secretsmanager"`).
+    #[serde(deserialize_with = "backends::secrets_section")]
+    pub secrets: SecretsConfig,
+    /// Defaults for every AWS adapter: `region`, `endpoint_url`.
+    pub aws: AwsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,8 +1,10 @@
 //! The `imgtag` server: configuration, adapter wiring, HTTP server and tagging workers.
 #![forbid(unsafe_code)]
 
+mod aws_wiring;
 pub mod cli;
 pub mod config;
+mod postgres_wiring;
 mod state;
 pub mod telemetry;
 mod thumbs;
@@ -15,7 +17,7 @@ use imgtag_http::AppState;
 use tokio::net::TcpListener;
 
 pub use config::{Config, Overrides};
-pub use state::build_state;
+pub use state::{build_secrets, build_state};
 
 /// A bound, wired server that has not started serving yet.
 pub struct Application {
@@ -37,7 +39,7 @@ impl Application {
             None => format!("http://{addr}"),
         };
         let public_url = format!("{root}{}", config.http.normalised_base());
-        let state = build_state(&config, &public_url)?;
+        let state = build_state(&config, &public_url).await?;
         let workers = config
             .server
             .workers

@@ -5,37 +5,65 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use imgtag_core::secrets::{CachedSecrets, DirSecrets, EnvSecrets};
 use imgtag_core::services::App;
 use imgtag_core::signing::Signer;
+use imgtag_core::{Accounts, BlobStore, Catalog, JobQueue, Secrets};
 use imgtag_http::AppState;
 use imgtag_local::{FsBlobStore, LocalAccounts, SqliteDb};
 use imgtag_vision::BuiltinTagger;
 
-use crate::config::{Config, TaggerConfig};
+use crate::aws_wiring as aws;
+use crate::config::{
+    AccountsBackend, BlobsConfig, CatalogConfig, Config, QueueConfig, SecretsConfig, TaggerConfig,
+};
+use crate::postgres_wiring as pg;
 
 const SIGNING_KEY_FILE: &str = "signing.key";
 
 /// Wires the adapters named by `config`. `public_url` is the API root clients reach, including
 /// the base path.
-pub fn build_state(config: &Config, public_url: &str) -> anyhow::Result<AppState> {
+pub async fn build_state(config: &Config, public_url: &str) -> anyhow::Result<AppState> {
     let dir = &config.server.data_dir;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let db = SqliteDb::open_in_dir(dir).context("opening the database")?;
     let signer = Arc::new(Signer::new(load_or_create_secret(dir)?));
-    let blobs = FsBlobStore::new(dir.join("blobs"), signer.clone(), public_url.to_string());
-    let accounts =
-        LocalAccounts::open(&db, dir, config.accounts.clone()).context("opening local accounts")?;
+    let (blobs, signer): (Arc<dyn BlobStore>, _) = match &config.blobs {
+        BlobsConfig::Local => {
+            let fs = FsBlobStore::new(dir.join("blobs"), signer.clone(), public_url.to_string());
+            (Arc::new(fs), Some(signer))
+        }
+        // S3 is the upload target and the file server: this server signs nothing itself.
+        BlobsConfig::S3(c) => (aws::s3(&config.aws, c).await?, None),
+    };
+    // A PostgreSQL catalog and queue on one database share a pool.
+    let mut pools = pg::Pools::default();
+    let catalog: Arc<dyn Catalog> = match &config.catalog {
+        CatalogConfig::Sqlite => Arc::new(db.catalog()),
+        CatalogConfig::Dynamodb(c) => aws::dynamodb(&config.aws, c).await?,
+        CatalogConfig::Postgres(c) => pools.catalog(c).await?,
+    };
+    let accounts: Arc<dyn Accounts> = match &config.accounts {
+        AccountsBackend::Local(c) => {
+            Arc::new(LocalAccounts::open(&db, dir, c.clone()).context("opening local accounts")?)
+        }
+        AccountsBackend::Cognito(c) => aws::cognito(&config.aws, c).await?,
+    };
     let tagger = match &config.tagger {
         TaggerConfig::Builtin(c) => {
             BuiltinTagger::load(c.clone()).context("loading the built-in model")?
         }
     };
+    let queue: Arc<dyn JobQueue> = match &config.queue {
+        QueueConfig::Sqlite => Arc::new(db.queue()),
+        QueueConfig::Postgres(c) => pools.queue(c).await?,
+    };
     let app = App::new(
-        Arc::new(db.catalog()),
-        Arc::new(blobs),
-        Arc::new(db.queue()),
+        catalog,
+        blobs,
+        queue,
         Arc::new(tagger),
-        Arc::new(accounts),
+        accounts,
         config.app.clone(),
     )
     .with_thumbnailer(Arc::new(crate::thumbs::ImageThumbnailer));
@@ -43,8 +71,20 @@ pub fn build_state(config: &Config, public_url: &str) -> anyhow::Result<AppState
         app,
         config: Arc::new(config.http.clone()),
         public_url: public_url.into(),
-        signer: Some(signer),
+        signer,
     })
+}
+
+/// The configured secret source, read once per process (for taggers that need an API key).
+pub async fn build_secrets(config: &Config) -> anyhow::Result<Arc<dyn Secrets>> {
+    let source: Arc<dyn Secrets> = match &config.secrets {
+        SecretsConfig::Env { prefix } => Arc::new(EnvSecrets::new(prefix.clone())),
+        SecretsConfig::Dir { dir } => Arc::new(DirSecrets::new(dir.clone())),
+        SecretsConfig::Ssm { .. } | SecretsConfig::Secretsmanager { .. } => {
+            aws::secrets(&config.aws, &config.secrets).await?
+        }
+    };
+    Ok(Arc::new(CachedSecrets::new(source)))
 }
 
 /// The secret that signs upload policies and file URLs, created once with mode 0600.

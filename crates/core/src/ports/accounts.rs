@@ -39,7 +39,9 @@ pub struct UserInfo {
 ///   MAY give `RateLimited` after repeated failures for one username.
 /// - `verify` MUST give `Unauthorized` for a token that is malformed, expired, signed by another
 ///   key or algorithm (including `alg: none`) or issued for another audience.
-/// - `refresh` exchanges a refresh token for a new session, `Unauthorized` if invalid.
+/// - `refresh` exchanges a refresh token for a new session, `Unauthorized` if invalid. When
+///   `rotates_refresh_tokens` is true the session carries a new refresh token and the used one
+///   stops working; otherwise it carries the same token, which stays valid (Cognito).
 /// - `jwks` returns the public keys that verify tokens, when the adapter issues them itself.
 /// - Administration (the CLI, never HTTP): `find_user` looks a username up case-insensitively;
 ///   `list_users` returns every account ordered by username; `delete_user` removes the account
@@ -52,6 +54,10 @@ pub trait Accounts: Send + Sync {
     async fn refresh(&self, refresh_token: &str) -> Result<Session>;
     async fn verify(&self, token: &str) -> Result<Caller>;
     fn jwks(&self) -> Option<serde_json::Value>;
+    /// Whether `refresh` replaces the refresh token (see the contract above).
+    fn rotates_refresh_tokens(&self) -> bool {
+        true
+    }
     async fn find_user(&self, username: &str) -> Result<Option<UserInfo>>;
     async fn list_users(&self) -> Result<Vec<UserInfo>>;
     async fn delete_user(&self, username: &str) -> Result<bool>;

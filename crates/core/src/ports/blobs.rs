@@ -84,6 +84,9 @@ pub struct UploadPolicy {
     pub name: String,
     /// Required prefix of the upload's `Content-Type` (`image/`).
     pub content_type_prefix: String,
+    /// The type the client declared, if any. Adapters whose upload target checks a
+    /// `Content-Type` form field (S3) pre-fill it, so a client need not add one.
+    pub content_type: Option<String>,
     pub min_size: u64,
     pub max_size: u64,
     pub expires_in: Duration,
@@ -133,6 +136,12 @@ pub trait BlobStore: Send + Sync {
         expires_in: Duration,
     ) -> Result<String>;
     async fn presign_upload(&self, policy: &UploadPolicy) -> Result<UploadForm>;
+    /// `true` when a client's use of [`BlobStore::presign_upload`] stores the object without
+    /// passing through this application (S3): nothing calls `accept_upload` then, so the
+    /// application must learn of the upload itself (see `App::ingest_upload`).
+    fn uploads_bypass_app(&self) -> bool {
+        false
+    }
 }
 
 /// Wraps a byte slice as a [`ByteStream`] (tests and small bodies).

@@ -5,6 +5,7 @@ mod accounts;
 mod blobs;
 mod catalog;
 mod queue;
+mod secrets;
 mod tagger;
 mod thumbs;
 
@@ -12,5 +13,6 @@ pub use accounts::*;
 pub use blobs::*;
 pub use catalog::*;
 pub use queue::*;
+pub use secrets::*;
 pub use tagger::*;
 pub use thumbs::*;

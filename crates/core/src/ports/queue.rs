@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{ImageId, Owner};
@@ -10,7 +11,18 @@ use crate::error::Result;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Job {
-    TagImage { owner: Owner, image: ImageId },
+    TagImage {
+        owner: Owner,
+        image: ImageId,
+    },
+    /// Waits for an upload that goes straight to storage (S3) and records it once it is there;
+    /// given up at `until` (the upload's expiry plus a grace period).
+    IngestUpload {
+        owner: Owner,
+        image: ImageId,
+        name: String,
+        until: DateTime<Utc>,
+    },
 }
 
 impl Job {
@@ -19,6 +31,7 @@ impl Job {
     pub fn key(&self) -> String {
         match self {
             Job::TagImage { owner, image } => format!("tag:{owner}:{image}"),
+            Job::IngestUpload { owner, image, .. } => format!("ingest:{owner}:{image}"),
         }
     }
 }

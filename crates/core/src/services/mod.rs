@@ -3,6 +3,7 @@
 
 mod admin;
 mod images;
+mod ingest;
 mod inspect;
 mod labels;
 mod tagging;
@@ -18,6 +19,7 @@ use crate::ports::{Accounts, BlobStore, Catalog, JobQueue, Tagger, Thumbnailer};
 
 pub use admin::Imported;
 pub use images::ListParams;
+pub use ingest::IngestOutcome;
 pub use labels::LabelPolicy;
 pub use tagging::TagOutcome;
 pub use upload::{UploadLimits, UploadTicket};
@@ -41,6 +43,9 @@ pub struct Settings {
     pub job_lease_secs: u64,
     /// Renames and drops applied to every tagger's labels.
     pub labels: LabelPolicy,
+    /// When uploads go straight to storage (S3), a worker polls for each signed upload and
+    /// records it once it lands. Turn off where S3 event notifications call `ingest_upload`.
+    pub poll_direct_uploads: bool,
 }
 
 impl Default for Settings {
@@ -53,6 +58,7 @@ impl Default for Settings {
             retry_base_ms: 1000,
             job_lease_secs: 120,
             labels: LabelPolicy::default(),
+            poll_direct_uploads: true,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 
-use super::inspect::inspect;
+use super::inspect::{inspect, Inspection};
 use super::App;
 use crate::domain::{clean_name, Image, ImageId, Owner};
 use crate::error::{Error, Result};
@@ -46,11 +46,16 @@ impl App {
             // Empty when the client gave none; the upload target may then use the file's own name.
             name: name.map(clean_name).unwrap_or_default(),
             content_type_prefix: "image/".to_string(),
+            content_type: content_type.map(str::to_string),
             min_size: 1,
             max_size: self.settings.max_upload_bytes,
             expires_in: self.settings.upload_ttl(),
         };
         let form = self.blobs.presign_upload(&policy).await?;
+        if self.blobs.uploads_bypass_app() && self.settings.poll_direct_uploads {
+            self.watch_upload(owner, &id, &policy.name, form.expires_at)
+                .await?;
+        }
         Ok(UploadTicket { id, form })
     }
 
@@ -76,6 +81,18 @@ impl App {
             return Err(rejected);
         }
         put?;
+        self.record_upload(key, &owner, &id, name, report).await
+    }
+
+    /// Records an inspected, stored upload as `pending` and enqueues its tagging.
+    pub(super) async fn record_upload(
+        &self,
+        key: &BlobKey,
+        owner: &Owner,
+        id: &ImageId,
+        name: &str,
+        report: Inspection,
+    ) -> Result<Image> {
         let format = report
             .format
             .ok_or_else(|| Error::internal("upload not inspected"))?;
@@ -101,7 +118,7 @@ impl App {
             .await?;
         self.wake.notify_one();
         self.catalog
-            .get_image(&owner, &id)
+            .get_image(owner, id)
             .await?
             .ok_or_else(|| Error::internal("image vanished after upload"))
     }

@@ -38,6 +38,17 @@ impl App {
         };
         let result = match &claimed.job {
             Job::TagImage { owner, image } => self.tag_image(owner, image).await,
+            // Waiting is not failing: this job keeps its own schedule until the upload expires.
+            Job::IngestUpload {
+                owner,
+                image,
+                name,
+                until,
+            } => {
+                return self
+                    .run_ingest_job(&claimed, owner, image, name, *until)
+                    .await;
+            }
         };
         match result {
             Ok(_) => self.queue.complete(&claimed.id).await?,
@@ -47,6 +58,7 @@ impl App {
                     Job::TagImage { owner, image } => {
                         self.catalog.mark_failed(owner, image, &reason).await?;
                     }
+                    Job::IngestUpload { .. } => unreachable!("handled above"),
                 }
                 self.queue.fail(&claimed.id, &reason).await?;
             }

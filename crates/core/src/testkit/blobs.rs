@@ -178,6 +178,7 @@ async fn presign_upload_has_the_seed_fields(s: Arc<dyn BlobStore>) {
         key: k.clone(),
         name: "cat.jpg".into(),
         content_type_prefix: "image/".into(),
+        content_type: None,
         min_size: 1,
         max_size: 20 << 20,
         expires_in: Duration::from_secs(600),
@@ -189,10 +190,11 @@ async fn presign_upload_has_the_seed_fields(s: Arc<dyn BlobStore>) {
         "{}",
         form.url
     );
+    // Form field names are compared case-insensitively, as S3 does (its own SDKs send `key`).
     let field = |n: &str| {
         form.fields
             .iter()
-            .find(|(k, _)| k == n)
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
             .map(|(_, v)| v.clone())
     };
     assert_eq!(field("Key").as_deref(), Some(k.as_str()));

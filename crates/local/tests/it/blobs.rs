@@ -136,6 +136,7 @@ async fn signed_urls_verify_with_the_same_signer() {
         key: k.clone(),
         name: "cat.png".into(),
         content_type_prefix: "image/".into(),
+        content_type: None,
         min_size: 1,
         max_size: 100,
         expires_in: Duration::from_secs(60),

@@ -36,7 +36,7 @@ impl DataArgs {
             None => format!("http://{}", config.server.addr),
         };
         let public_url = format!("{root}{}", config.http.normalised_base());
-        let state = build_state(&config, &public_url)?;
+        let state = build_state(&config, &public_url).await?;
         Ok((state.app, config))
     }
 }

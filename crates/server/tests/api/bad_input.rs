@@ -118,7 +118,13 @@ fn b64(v: &Value) -> String {
 
 #[tokio::test]
 async fn bad_tokens_get_401_with_the_seeds_headers() {
-    let app = spawn_app_with(|c| c.accounts.token_ttl_secs = 1).await;
+    let app = spawn_app_with(|c| {
+        c.accounts = imgtag_server::config::AccountsBackend::Local(imgtag_local::AccountsConfig {
+            token_ttl_secs: 1,
+            ..Default::default()
+        })
+    })
+    .await;
     let other = spawn_app().await;
     let token = app.user("erin").await;
     let foreign = other.user("erin").await;

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cli;
+mod direct_uploads;
 mod helpers;
 mod images;
 mod openapi_cli;

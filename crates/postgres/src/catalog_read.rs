@@ -1,0 +1,280 @@
+//! [`imgtag_core::Catalog`] on PostgreSQL: reads (one image, filtered pages, tag counts).
+
+use std::collections::HashMap;
+
+use imgtag_core::{
+    BlobKey, Cursor, Error, Image, ImageId, ImageQuery, ImageStatus, Label, LabelSource, Owner,
+    Page, Result, TagCount, TagName,
+};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+use crate::db::db_err;
+
+pub(crate) const IMAGE_COLUMNS: &str = "id, owner, name, blob_key, content_type, size, width, \
+                                        height, sha256, status, failure_reason, created_at, \
+                                        updated_at";
+
+/// Most labels a query may name: keeps the generated SQL (and its cost) bounded.
+const MAX_QUERY_TAGS: usize = 100;
+
+/// Rejects queries outside the contract before touching the database.
+pub(crate) fn check_query(q: &ImageQuery) -> Result<()> {
+    if !(1..=1000).contains(&q.limit) {
+        return Err(Error::invalid(
+            "invalid-limit",
+            "limit must be between 1 and 1000",
+        ));
+    }
+    if q.all_tags.len() + q.any_tags.len() + q.not_tags.len() > MAX_QUERY_TAGS {
+        return Err(Error::invalid(
+            "too-many-tags",
+            format!("at most {MAX_QUERY_TAGS} tags per query"),
+        ));
+    }
+    if let Some(c) = q.min_confidence {
+        if !(0.0..=1.0).contains(&c) {
+            return Err(Error::invalid(
+                "invalid-confidence",
+                "minConfidence must be between 0 and 1",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::Internal(format!("corrupt catalog row: {what}"))
+}
+
+fn col<'r, T>(row: &'r PgRow, i: usize) -> Result<T>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(i).map_err(db_err)
+}
+
+fn dim(v: Option<i64>) -> Result<Option<u32>> {
+    v.map(|d| u32::try_from(d).map_err(|_| corrupt("dimension")))
+        .transpose()
+}
+
+/// An image row (columns in `IMAGE_COLUMNS` order) with its labels.
+fn image(row: &PgRow, labels: Vec<Label>) -> Result<Image> {
+    let id: String = col(row, 0)?;
+    let owner: String = col(row, 1)?;
+    let blob_key: String = col(row, 3)?;
+    let size: i64 = col(row, 5)?;
+    let status: String = col(row, 9)?;
+    Ok(Image {
+        id: ImageId::parse(&id).map_err(|_| corrupt("id"))?,
+        owner: Owner::parse(&owner).map_err(|_| corrupt("owner"))?,
+        name: col(row, 2)?,
+        blob_key: BlobKey::parse(&blob_key).map_err(|_| corrupt("blob_key"))?,
+        content_type: col(row, 4)?,
+        size: u64::try_from(size).map_err(|_| corrupt("size"))?,
+        width: dim(col(row, 6)?)?,
+        height: dim(col(row, 7)?)?,
+        sha256: col(row, 8)?,
+        status: ImageStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        failure_reason: col(row, 10)?,
+        labels,
+        created_at: col(row, 11)?,
+        updated_at: col(row, 12)?,
+    })
+}
+
+/// Labels of `ids`, each list sorted by confidence (highest first), then name.
+async fn labels_of(conn: &mut PgConnection, ids: &[String]) -> Result<HashMap<String, Vec<Label>>> {
+    let mut out: HashMap<String, Vec<Label>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows = sqlx::query(
+        "SELECT image_id, name, confidence, source FROM labels WHERE image_id = ANY($1)
+         ORDER BY confidence DESC, name ASC",
+    )
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    for row in rows {
+        let id: String = col(&row, 0)?;
+        let name: String = col(&row, 1)?;
+        let source: String = col(&row, 3)?;
+        out.entry(id).or_default().push(Label {
+            name: TagName::parse(&name).map_err(|_| corrupt("label name"))?,
+            confidence: col(&row, 2)?,
+            source: LabelSource::parse(&source).ok_or_else(|| corrupt("label source"))?,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) async fn get(
+    conn: &mut PgConnection,
+    owner: &Owner,
+    id: &ImageId,
+) -> Result<Option<Image>> {
+    let sql = format!("SELECT {IMAGE_COLUMNS} FROM images WHERE id = $1 AND owner = $2");
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.as_str())
+        .bind(owner.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let mut labels = labels_of(conn, &[id.to_string()]).await?;
+    image(&row, labels.remove(id.as_str()).unwrap_or_default()).map(Some)
+}
+
+pub(crate) async fn by_sha256(
+    conn: &mut PgConnection,
+    owner: &Owner,
+    sha256: &str,
+) -> Result<Option<Image>> {
+    let id: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM images WHERE owner = $1 AND sha256 = $2 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(owner.as_str())
+    .bind(sha256)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    match id {
+        Some(id) => {
+            get(
+                conn,
+                owner,
+                &ImageId::parse(&id).map_err(|_| corrupt("id"))?,
+            )
+            .await
+        }
+        None => Ok(None),
+    }
+}
+
+fn names(tags: &[TagName]) -> Vec<String> {
+    let mut v: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// One page of `owner`'s images matching `q` (already checked), newest first.
+///
+/// The SQL is assembled from fixed fragments with numbered placeholders; every value is a
+/// bind parameter. One `EXISTS` per required tag lets the planner run each as a semi-join
+/// on the `(owner, name, image_id)` index.
+pub(crate) async fn list(conn: &mut PgConnection, owner: &Owner, q: &ImageQuery) -> Result<Page> {
+    let all = names(&q.all_tags);
+    let any = names(&q.any_tags);
+    let not = names(&q.not_tags);
+    // `min_confidence` only qualifies the labels that make an image match; NOT excludes on
+    // any label, whatever its confidence.
+    let conf = q.min_confidence.unwrap_or(0.0);
+    let mut sql = format!("SELECT {IMAGE_COLUMNS} FROM images i WHERE i.owner = $1");
+    let mut n = 1;
+    let mut param = || {
+        n += 1;
+        format!("${n}")
+    };
+    let after = q.after.as_ref().map(|Cursor(id)| id.to_string());
+    if after.is_some() {
+        sql += &format!(" AND i.id < {}", param());
+    }
+    let conf_p = param();
+    let has = |name_cond: String| {
+        format!(
+            " EXISTS (SELECT 1 FROM labels l WHERE l.owner = i.owner AND l.image_id = i.id \
+             AND {name_cond} AND l.confidence >= {conf_p})"
+        )
+    };
+    for _ in &all {
+        sql += &format!(" AND{}", has(format!("l.name = {}", param())));
+    }
+    if !any.is_empty() {
+        sql += &format!(" AND{}", has(format!("l.name = ANY({})", param())));
+    }
+    if !not.is_empty() {
+        sql += &format!(
+            " AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.owner = i.owner \
+             AND l.image_id = i.id AND l.name = ANY({}))",
+            param()
+        );
+    }
+    // One row more than asked tells whether another page exists without a COUNT.
+    sql += &format!(" ORDER BY i.id DESC LIMIT {}", param());
+
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner.as_str());
+    if let Some(after) = after {
+        query = query.bind(after);
+    }
+    query = query.bind(conf);
+    for t in all {
+        query = query.bind(t);
+    }
+    if !any.is_empty() {
+        query = query.bind(any);
+    }
+    if !not.is_empty() {
+        query = query.bind(not);
+    }
+    let mut rows = query
+        .bind(q.limit as i64 + 1)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let more = rows.len() > q.limit;
+    rows.truncate(q.limit);
+    let ids = rows
+        .iter()
+        .map(|r| col::<String>(r, 0))
+        .collect::<Result<Vec<_>>>()?;
+    let mut labels = labels_of(conn, &ids).await?;
+    let images = rows
+        .iter()
+        .zip(&ids)
+        .map(|(r, id)| image(r, labels.remove(id).unwrap_or_default()))
+        .collect::<Result<Vec<_>>>()?;
+    let next = match images.last() {
+        Some(last) if more => Some(Cursor(last.id.clone())),
+        _ => None,
+    };
+    Ok(Page { images, next })
+}
+
+pub(crate) async fn counts(
+    conn: &mut PgConnection,
+    owner: &Owner,
+    prefix: Option<&str>,
+    limit: usize,
+) -> Result<Vec<TagCount>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    // `starts_with` matches literally (no LIKE wildcards); the range bound keeps the scan on
+    // the (owner, name) key.
+    let rows = sqlx::query(
+        "SELECT name, n FROM tag_counts
+         WHERE owner = $1 AND n > 0
+           AND ($2::text IS NULL OR (name >= $2 AND starts_with(name, $2)))
+         ORDER BY n DESC, name ASC LIMIT $3",
+    )
+    .bind(owner.as_str())
+    .bind(prefix)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            let name: String = col(r, 0)?;
+            let n: i64 = col(r, 1)?;
+            Ok(TagCount {
+                name: TagName::parse(&name).map_err(|_| corrupt("tag name"))?,
+                count: u64::try_from(n).map_err(|_| corrupt("tag count"))?,
+            })
+        })
+        .collect()
+}

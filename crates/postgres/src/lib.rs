@@ -1,0 +1,19 @@
+//! imgtag adapters on PostgreSQL, for several stateless `imgtag serve` instances sharing one
+//! database: a [`Catalog`](imgtag_core::Catalog) ([`PgCatalog`]) and a
+//! [`JobQueue`](imgtag_core::JobQueue) ([`PgQueue`]) with leases that expire, over one
+//! connection pool ([`PgDb`]). The schema is embedded (`migrations/`) and applied on connect.
+//!
+//! Semantics match the SQLite adapters in `imgtag-local`; both run the same conformance
+//! suites from `imgtag_core::testkit`.
+
+mod catalog;
+mod catalog_read;
+mod counts;
+mod db;
+mod queue;
+#[doc(hidden)]
+pub mod testing;
+
+pub use catalog::PgCatalog;
+pub use db::{PgConfig, PgDb};
+pub use queue::PgQueue;

@@ -73,8 +73,9 @@ mod disabled {
     }
 
     /// Stands in for the connected databases of a build with the feature.
+    // Braces, not a unit struct: `state.rs` builds both variants with `Pools::default()`.
     #[derive(Default)]
-    pub struct Pools;
+    pub struct Pools {}
 
     impl Pools {
         pub async fn catalog(&mut self, _: &PostgresConfig) -> anyhow::Result<Arc<dyn Catalog>> {

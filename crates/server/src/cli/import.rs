@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
@@ -11,7 +10,7 @@ use imgtag_core::services::{App, Imported};
 use imgtag_core::{Error, ImageId, ImageStatus, Owner};
 
 use super::context::{workers, DataArgs};
-use super::jobs::{run_queue, stop_on_ctrl_c};
+use super::jobs::produce_and_tag;
 use super::progress::Progress;
 
 /// File name extensions taken for images; everything else in the folder is left alone.
@@ -48,34 +47,22 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<bool> {
         )
     })?;
     let files = image_files(&args.dir)?;
-    // Jobs left by an interrupted run are finished too, and counted.
-    let leftover = app.queue.pending().await?;
     println!(
         "importing {} file(s) from {} for {}",
         files.len(),
         args.dir.display(),
         user.username
     );
-    let progress = Arc::new(Progress::new(files.len() as u64 + leftover, "importing"));
-    let stop = stop_on_ctrl_c(progress.clone());
-    let producing = Arc::new(AtomicBool::new(true));
-    let queue = run_queue(
+    let (owner, files, app_ref) = (&user.owner, &files, &app);
+    let (summary, interrupted) = produce_and_tag(
         &app,
         workers(&config),
-        progress.clone(),
-        producing.clone(),
-        stop.clone(),
-    );
-    let store = async {
-        let summary = store_all(&app, &user.owner, &files, &progress, &stop).await;
-        producing.store(false, Ordering::SeqCst);
-        summary
-    };
-    let (queued, summary) = tokio::join!(queue, store);
-    progress.finish();
-    queued?;
-    let summary = summary?;
-    report(&app, &user.owner, &summary, stop.load(Ordering::SeqCst)).await
+        files.len() as u64,
+        "importing",
+        |progress, stop| async move { store_all(app_ref, owner, files, &progress, &stop).await },
+    )
+    .await?;
+    report(&app, owner, &summary, interrupted).await
 }
 
 async fn store_all(

@@ -1,7 +1,6 @@
 //! `imgtag retag`: tags existing images again (after a model or label-policy change).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
@@ -9,8 +8,7 @@ use imgtag_core::services::App;
 use imgtag_core::{ImageId, ImageStatus, Owner, TagName};
 
 use super::context::{workers, DataArgs};
-use super::jobs::{run_queue, stop_on_ctrl_c};
-use super::progress::Progress;
+use super::jobs::produce_and_tag;
 
 #[derive(Args, Debug)]
 #[command(
@@ -60,26 +58,15 @@ pub async fn run(args: RetagArgs) -> anyhow::Result<bool> {
         }
     }
     println!("retagging {} image(s)", chosen.len());
-    let leftover = app.queue.pending().await?;
-    let progress = Arc::new(Progress::new(chosen.len() as u64 + leftover, "retagging"));
-    let stop = stop_on_ctrl_c(progress.clone());
-    let producing = Arc::new(AtomicBool::new(true));
-    let queue = run_queue(
+    let (chosen_ref, app_ref) = (&chosen, &app);
+    produce_and_tag(
         &app,
         workers(&config),
-        progress.clone(),
-        producing.clone(),
-        stop.clone(),
-    );
-    let enqueue = async {
-        let r = enqueue_all(&app, &chosen, &stop).await;
-        producing.store(false, Ordering::SeqCst);
-        r
-    };
-    let (queued, enqueued) = tokio::join!(queue, enqueue);
-    progress.finish();
-    queued?;
-    enqueued?;
+        chosen.len() as u64,
+        "retagging",
+        |_, stop| async move { enqueue_all(app_ref, chosen_ref, &stop).await },
+    )
+    .await?;
     report(&app, &chosen).await
 }
 

@@ -143,12 +143,25 @@ impl LabelSource {
     }
 }
 
+/// Where in the image a label was found, as fractions of the (EXIF-oriented) image's width and
+/// height with the origin top left, so a client can draw it over any size of the picture.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BBox {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
 /// A tag on an image with a confidence in [0, 1].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Label {
     pub name: TagName,
     pub confidence: f32,
     pub source: LabelSource,
+    /// Regions the label came from (detector labels such as `face`); empty for whole-image labels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub boxes: Vec<BBox>,
 }
 
 impl Label {
@@ -157,6 +170,7 @@ impl Label {
             name,
             confidence: confidence.clamp(0.0, 1.0),
             source: LabelSource::Auto,
+            boxes: Vec::new(),
         }
     }
     pub fn manual(name: TagName) -> Self {
@@ -164,6 +178,7 @@ impl Label {
             name,
             confidence: 1.0,
             source: LabelSource::Manual,
+            boxes: Vec::new(),
         }
     }
 }

@@ -131,6 +131,7 @@ fn labels_of(conn: &Connection, ids: &[String]) -> Result<HashMap<String, Vec<La
             name: TagName::parse(&name).map_err(|_| corrupt("label name"))?,
             confidence: confidence as f32,
             source: LabelSource::parse(&source).ok_or_else(|| corrupt("label source"))?,
+            boxes: Vec::new(),
         });
     }
     Ok(out)

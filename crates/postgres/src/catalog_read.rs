@@ -106,6 +106,7 @@ async fn labels_of(conn: &mut PgConnection, ids: &[String]) -> Result<HashMap<St
             name: TagName::parse(&name).map_err(|_| corrupt("label name"))?,
             confidence: col(&row, 2)?,
             source: LabelSource::parse(&source).ok_or_else(|| corrupt("label source"))?,
+            boxes: Vec::new(),
         });
     }
     Ok(out)

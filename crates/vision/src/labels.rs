@@ -30,7 +30,7 @@ pub fn select(scores: Vec<(&str, f32)>, cfg: &BuiltinConfig) -> Vec<Prediction> 
     }
     let mut out: Vec<Prediction> = best
         .into_iter()
-        .map(|(name, confidence)| Prediction { name, confidence })
+        .map(|(name, confidence)| Prediction::new(name, confidence))
         .collect();
     out.sort_by(|a, b| {
         b.confidence

@@ -172,6 +172,7 @@ fn parse_labels(item: &Item) -> Result<Vec<Label>> {
                 name: TagName::parse(name).map_err(|_| corrupt("label name"))?,
                 confidence: get_n(l, CONF)?,
                 source: LabelSource::parse(get_s(l, "s")?).ok_or_else(|| corrupt("source"))?,
+                boxes: Vec::new(),
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::Owner;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Tokens returned by a successful sign-in or refresh.
 #[derive(Debug, Clone, Serialize)]
@@ -30,6 +30,35 @@ pub struct UserInfo {
     pub created_at: Option<DateTime<Utc>>,
 }
 
+/// An account with its password hash, for moving accounts between backends (`imgtag migrate`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub owner: Owner,
+    pub username: String,
+    /// A PHC string (argon2id for the embedded adapters).
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+// Hand-written so a hash never reaches a log line.
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("owner", &self.owner)
+            .field("username", &self.username)
+            .field("password_hash", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+fn unsupported(what: &str) -> Error {
+    Error::invalid(
+        "unsupported",
+        format!("this accounts backend cannot {what}"),
+    )
+}
+
 /// User accounts and bearer tokens.
 ///
 /// Contract (checked by `testkit::accounts`):
@@ -47,6 +76,11 @@ pub struct UserInfo {
 ///   `list_users` returns every account ordered by username; `delete_user` removes the account
 ///   and invalidates its refresh tokens (`false` if absent); `set_password` applies the same
 ///   policy as `sign_up`, invalidates refresh tokens, and gives `NotFound` for an unknown user.
+/// - Moving accounts (`imgtag migrate`): `export_users` returns every account with its password
+///   hash, ordered by username; `import_user` stores one as is (same owner, hash and creation
+///   time), gives `Ok(false)` when that owner already exists under that username (so a re-run is
+///   harmless) and `Conflict` when the username belongs to another owner. Adapters that cannot
+///   reveal or set hashes (Cognito) keep the defaults, which give `Invalid` code `unsupported`.
 #[async_trait]
 pub trait Accounts: Send + Sync {
     async fn sign_up(&self, username: &str, password: &str) -> Result<()>;
@@ -62,4 +96,11 @@ pub trait Accounts: Send + Sync {
     async fn list_users(&self) -> Result<Vec<UserInfo>>;
     async fn delete_user(&self, username: &str) -> Result<bool>;
     async fn set_password(&self, username: &str, password: &str) -> Result<()>;
+    async fn export_users(&self) -> Result<Vec<UserRecord>> {
+        Err(unsupported("export password hashes"))
+    }
+    async fn import_user(&self, user: UserRecord) -> Result<bool> {
+        let _ = user;
+        Err(unsupported("import password hashes"))
+    }
 }

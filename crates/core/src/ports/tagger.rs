@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::domain::TagName;
+use crate::domain::{BBox, TagName};
 
 /// One label proposed by a tagger.
 #[derive(Debug, Clone, PartialEq)]
@@ -9,6 +9,19 @@ pub struct Prediction {
     pub name: TagName,
     /// In [0, 1].
     pub confidence: f32,
+    /// Regions the label was detected in; empty for whole-image labels.
+    pub boxes: Vec<BBox>,
+}
+
+impl Prediction {
+    /// A whole-image prediction (no boxes).
+    pub fn new(name: TagName, confidence: f32) -> Self {
+        Prediction {
+            name,
+            confidence,
+            boxes: Vec::new(),
+        }
+    }
 }
 
 /// Why tagging did not produce labels.

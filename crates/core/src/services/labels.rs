@@ -16,10 +16,11 @@ pub struct LabelPolicy {
 }
 
 impl LabelPolicy {
-    /// Renames, drops and merges (a merged label keeps the highest confidence). Result is sorted
-    /// by confidence, highest first, then by name, so equal inputs give equal outputs.
+    /// Renames, drops and merges (a merged label keeps the highest confidence and the boxes of
+    /// all merged predictions). Result is sorted by confidence, highest first, then by name, so
+    /// equal inputs give equal outputs.
     pub fn apply(&self, predictions: &[Prediction]) -> Vec<Label> {
-        let mut best: BTreeMap<TagName, f32> = BTreeMap::new();
+        let mut best: BTreeMap<TagName, Label> = BTreeMap::new();
         for p in predictions {
             let name = match self.aliases.get(p.name.as_str()) {
                 Some(to) => match TagName::parse(to) {
@@ -31,10 +32,13 @@ impl LabelPolicy {
             if self.ignore.contains(name.as_str()) || self.ignore.contains(p.name.as_str()) {
                 continue;
             }
-            let c = best.entry(name).or_insert(0.0);
-            *c = c.max(p.confidence.clamp(0.0, 1.0));
+            let label = best
+                .entry(name.clone())
+                .or_insert_with(|| Label::auto(name, 0.0));
+            label.confidence = label.confidence.max(p.confidence.clamp(0.0, 1.0));
+            label.boxes.extend_from_slice(&p.boxes);
         }
-        let mut labels: Vec<Label> = best.into_iter().map(|(n, c)| Label::auto(n, c)).collect();
+        let mut labels: Vec<Label> = best.into_values().collect();
         labels.sort_by(|a, b| {
             b.confidence
                 .total_cmp(&a.confidence)
@@ -49,10 +53,7 @@ mod tests {
     use super::*;
 
     fn p(n: &str, c: f32) -> Prediction {
-        Prediction {
-            name: TagName::parse(n).unwrap(),
-            confidence: c,
-        }
+        Prediction::new(TagName::parse(n).unwrap(), c)
     }
 
     #[test]

@@ -53,10 +53,7 @@ impl Tagger for Cat {
         "cat"
     }
     async fn tag(&self, _: Bytes) -> std::result::Result<Vec<Prediction>, TagError> {
-        Ok(vec![Prediction {
-            name: TagName::parse("cat").unwrap(),
-            confidence: 0.9,
-        }])
+        Ok(vec![Prediction::new(TagName::parse("cat").unwrap(), 0.9)])
     }
 }
 

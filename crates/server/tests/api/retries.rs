@@ -27,10 +27,7 @@ impl Tagger for Flaky {
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
             return Err(TagError::Unavailable("remote tagger returned 503".into()));
         }
-        Ok(vec![Prediction {
-            name: TagName::parse("cat").unwrap(),
-            confidence: 0.9,
-        }])
+        Ok(vec![Prediction::new(TagName::parse("cat").unwrap(), 0.9)])
     }
 }
 

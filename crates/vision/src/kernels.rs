@@ -5,6 +5,8 @@
 //! at run time when the CPU has it (the binary itself stays baseline x86-64).
 
 use pulp::{Arch, Simd, WithSimd};
+
+use crate::dw_row::DwRow;
 use rayon::prelude::*;
 
 /// TF "SAME" padding of one spatial dimension: `(before, after, output size)`. Uneven on stride 2
@@ -16,7 +18,7 @@ pub fn same_padding(size: usize, k: usize, stride: usize) -> (usize, usize, usiz
 }
 
 #[inline]
-fn relu6(v: f32) -> f32 {
+pub(crate) fn relu6(v: f32) -> f32 {
     v.clamp(0.0, 6.0)
 }
 
@@ -86,44 +88,13 @@ pub struct Depthwise {
 }
 
 impl Depthwise {
-    /// `relu6(dw(relu6(x + in_bias)) + bias)` for a batch. `x` is the raw output of the previous
-    /// 1x1 conv; `in_bias` is that conv's bias (None if already included). The activation of the
-    /// input is applied once while copying into a zero-padded buffer, so the inner loop has no
-    /// bounds checks for borders. The output gets one extra channel fixed at 1.0 that carries the
-    /// bias of the following 1x1 projection through the matrix product.
-    /// `padded` and `out` are reused buffers; `out` receives `[pixels, C + 1]`.
-    pub fn forward(
-        &self,
-        x: &[f32],
-        s: Shape,
-        in_bias: Option<&[f32]>,
-        padded: &mut Vec<f32>,
-        out: &mut Vec<f32>,
-    ) -> Shape {
-        let arch = Arch::new();
-        let c = s.c;
-        let fill = |n: usize, iy: usize, dst: &mut [f32]| {
-            let src = &x[((n * s.h + iy) * s.w) * c..][..s.w * c];
-            arch.dispatch(BiasRelu6 {
-                src,
-                dst,
-                bias: in_bias,
-                c,
-            });
-        };
-        self.forward_with(s, fill, padded, out)
-    }
-
-    /// Like [`Depthwise::forward`], but the (activated) input rows are produced by `fill(image,
-    /// row, dst)`, which writes the `s.w * s.c` values of one input row straight into the padded
-    /// buffer: the expansion 1x1 conv uses this to skip a pass over its (large) output.
-    pub fn forward_with(
-        &self,
-        s: Shape,
-        fill: impl Fn(usize, usize, &mut [f32]) + Sync,
-        padded: &mut Vec<f32>,
-        out: &mut Vec<f32>,
-    ) -> Shape {
+    /// `relu6(dw(relu6(x)) + bias)` for a batch, layer at a time (the narrow late maps; wide
+    /// maps go through [`crate::block`]). The activation of the input (the stem's raw output; a
+    /// no-op after an expansion conv, which already applied it) happens while copying into a
+    /// zero-padded buffer, so the inner loop has no bounds checks for borders. The output gets one
+    /// extra channel fixed at 1.0 that carries the bias of the following 1x1 projection through
+    /// the matrix product. `padded` and `out` are reused buffers; `out` receives `[pixels, C + 1]`.
+    pub fn forward(&self, x: &[f32], s: Shape, padded: &mut Vec<f32>, out: &mut Vec<f32>) -> Shape {
         let arch = Arch::new();
         let c = s.c;
         debug_assert_eq!(self.bias.len(), c);
@@ -143,7 +114,8 @@ impl Depthwise {
                 };
                 prow[..pl * c].fill(0.0);
                 prow[(pl + s.w) * c..].fill(0.0);
-                fill(n, iy, &mut prow[pl * c..][..s.w * c]);
+                let src = &x[((n * s.h + iy) * s.w) * c..][..s.w * c];
+                relu6_copy(arch, src, &mut prow[pl * c..][..s.w * c]);
             });
         let oc = c + 1;
         out.resize(s.n * oh * ow * oc, 0.0);
@@ -152,15 +124,12 @@ impl Depthwise {
             .enumerate()
             .for_each(|(r, orow)| {
                 let (n, oy) = (r / oh, r % oh);
-                arch.dispatch(DwRow {
-                    dw: self,
-                    padded,
-                    // Offset of the first of the k padded input rows this output row reads.
-                    row0: (n * hp + oy * self.stride) * wp * c,
-                    row_len: wp * c,
-                    c,
-                    orow,
+                let first = n * hp + oy * self.stride;
+                let rows: [&[f32]; MAX_K] = std::array::from_fn(|ky| match ky < self.k {
+                    true => &padded[(first + ky) * wp * c..][..wp * c],
+                    false => &[][..],
                 });
+                self.row(arch, &rows, c, orow);
             });
         Shape {
             n: s.n,
@@ -169,159 +138,46 @@ impl Depthwise {
             c: oc,
         }
     }
+
+    /// One output row: `rows[ky]` are the `k` zero-padded, activated input rows it reads (`c`
+    /// channels per pixel); `orow` gets `C + 1` values per pixel, the last one 1.0.
+    pub fn row(&self, arch: Arch, rows: &[&[f32]; MAX_K], c: usize, orow: &mut [f32]) {
+        arch.dispatch(DwRow {
+            dw: self,
+            rows,
+            c,
+            orow,
+        });
+    }
 }
 
-/// `dst = relu6(src + bias)` (bias per channel, optional) for one row of pixels, compiled for the
-/// best instruction set available at run time (see [`Arch::dispatch`]).
-struct BiasRelu6<'a> {
+/// Largest depthwise kernel side.
+pub const MAX_K: usize = 5;
+
+/// `dst = relu6(src)`, compiled for the best instruction set available at run time.
+pub fn relu6_copy(arch: Arch, src: &[f32], dst: &mut [f32]) {
+    arch.dispatch(Relu6 { src, dst });
+}
+
+/// `dst = relu6(src)` for one row of pixels, compiled for the best instruction set available at
+/// run time (see [`Arch::dispatch`]).
+struct Relu6<'a> {
     src: &'a [f32],
     dst: &'a mut [f32],
-    bias: Option<&'a [f32]>,
-    c: usize,
 }
 
-impl WithSimd for BiasRelu6<'_> {
+impl WithSimd for Relu6<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, _: S) {
-        match self.bias {
-            Some(b) => {
-                for (d, px) in self
-                    .dst
-                    .chunks_exact_mut(self.c)
-                    .zip(self.src.chunks_exact(self.c))
-                {
-                    for ((d, &v), &b) in d.iter_mut().zip(px).zip(b) {
-                        *d = relu6(v + b);
-                    }
-                }
-            }
-            None => self
-                .dst
-                .iter_mut()
-                .zip(self.src)
-                .for_each(|(d, &v)| *d = relu6(v)),
+        for (d, &v) in self.dst.iter_mut().zip(self.src) {
+            *d = relu6(v);
         }
     }
 }
 
-/// `v = relu6(v + bias)` in place, `bias` per channel (`v.len()` a multiple of `bias.len()`).
-pub fn bias_relu6_in_place(arch: Arch, v: &mut [f32], bias: &[f32]) {
-    struct Op<'a>(&'a mut [f32], &'a [f32]);
-    impl WithSimd for Op<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: Simd>(self, _: S) {
-            for px in self.0.chunks_exact_mut(self.1.len()) {
-                for (d, &b) in px.iter_mut().zip(self.1) {
-                    *d = relu6(*d + b);
-                }
-            }
-        }
-    }
-    arch.dispatch(Op(v, bias));
-}
-
-/// One output row of the depthwise convolution. Dispatched per row so that the inner loops are
-/// compiled with AVX2/FMA where the CPU has them (safe runtime dispatch through `pulp`), and for
-/// baseline x86-64 otherwise.
-struct DwRow<'a> {
-    dw: &'a Depthwise,
-    padded: &'a [f32],
-    row0: usize,
-    row_len: usize,
-    c: usize,
-    orow: &'a mut [f32],
-}
-
-impl WithSimd for DwRow<'_> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, _: S) {
-        // Fused multiply-add only where the hardware has it (every non-scalar x86 level does);
-        // the scalar fallback would otherwise call a slow software fma.
-        if S::IS_SCALAR {
-            self.run::<false>();
-        } else {
-            self.run::<true>();
-        }
-    }
-}
-
-impl DwRow<'_> {
-    #[inline(always)]
-    fn run<const FMA: bool>(self) {
-        let (c, oc, stride) = (self.c, self.c + 1, self.dw.stride);
-        for (ox, px) in self.orow.chunks_exact_mut(oc).enumerate() {
-            let at = Tap {
-                padded: self.padded,
-                row0: self.row0,
-                row_len: self.row_len,
-                col: ox * stride * c,
-                c,
-            };
-            // Wide channel blocks keep many independent accumulators in registers across all
-            // k*k taps (an add's latency would otherwise serialise the taps).
-            let mut cb = 0;
-            while cb + 32 <= c {
-                block::<32, FMA>(self.dw, &at, cb, &mut px[cb..cb + 32]);
-                cb += 32;
-            }
-            while cb + 8 <= c {
-                block::<8, FMA>(self.dw, &at, cb, &mut px[cb..cb + 8]);
-                cb += 8;
-            }
-            while cb < c {
-                block::<1, FMA>(self.dw, &at, cb, &mut px[cb..cb + 1]);
-                cb += 1;
-            }
-            px[c] = 1.0;
-        }
-    }
-}
-
-/// Output channels `cb..cb + L` of one pixel: `relu6(bias + sum over taps of input * weight)`.
-#[inline(always)]
-fn block<const L: usize, const FMA: bool>(
-    dw: &Depthwise,
-    at: &Tap<'_>,
-    cb: usize,
-    out: &mut [f32],
-) {
-    let mut acc: [f32; L] = dw.bias[cb..cb + L].try_into().expect("L channels");
-    for ky in 0..dw.k {
-        let base = at.row0 + ky * at.row_len + at.col + cb;
-        for kx in 0..dw.k {
-            let src: &[f32; L] = at.padded[base + kx * at.c..][..L].try_into().expect("L");
-            let w: &[f32; L] = dw.weights[(ky * dw.k + kx) * at.c + cb..][..L]
-                .try_into()
-                .expect("L");
-            for j in 0..L {
-                acc[j] = if FMA {
-                    src[j].mul_add(w[j], acc[j])
-                } else {
-                    acc[j] + src[j] * w[j]
-                };
-            }
-        }
-    }
-    for (o, a) in out.iter_mut().zip(acc) {
-        *o = relu6(a);
-    }
-}
-
-/// Where one output pixel's receptive field starts in the padded input.
-struct Tap<'a> {
-    padded: &'a [f32],
-    row0: usize,
-    row_len: usize,
-    col: usize,
-    c: usize,
-}
-
-/// Global average pool of `relu6(x + bias)` per image; each output row ends with a 1.0 for the
-/// classifier's bias row.
-pub fn pool_relu6(x: &[f32], s: Shape, bias: &[f32]) -> Vec<f32> {
+/// Global average pool per image; each output row ends with a 1.0 for the classifier's bias row.
+pub fn pool_mean(x: &[f32], s: Shape) -> Vec<f32> {
     let hw = s.h * s.w;
     let mut out = vec![0.0f32; s.n * (s.c + 1)];
     out.par_chunks_mut(s.c + 1)
@@ -329,8 +185,8 @@ pub fn pool_relu6(x: &[f32], s: Shape, bias: &[f32]) -> Vec<f32> {
         .for_each(|(n, dst)| {
             let img = &x[n * hw * s.c..][..hw * s.c];
             for px in img.chunks_exact(s.c) {
-                for ((d, &v), &b) in dst.iter_mut().zip(px).zip(bias) {
-                    *d += relu6(v + b);
+                for (d, &v) in dst.iter_mut().zip(px) {
+                    *d += v;
                 }
             }
             let inv = 1.0 / hw as f32;
@@ -375,10 +231,9 @@ mod tests {
                     .collect(),
                 bias: (0..s.c).map(|i| (i % 5) as f32 * 0.25 - 0.5).collect(),
             };
-            let in_bias: Vec<f32> = (0..s.c).map(|i| (i % 3) as f32 * 0.2 - 0.2).collect();
             // Dirty reused buffers must not leak into the result.
             let (mut padded, mut out) = (vec![f32::NAN; 10_000], vec![f32::NAN; 10]);
-            let o = dw.forward(&x, s, Some(&in_bias), &mut padded, &mut out);
+            let o = dw.forward(&x, s, &mut padded, &mut out);
             let (pt, _, oh) = same_padding(s.h, k, stride);
             let (pl, _, ow) = same_padding(s.w, k, stride);
             assert_eq!((o.h, o.w, o.c), (oh, ow, s.c + 1));
@@ -397,8 +252,7 @@ mod tests {
                                     }
                                     let v =
                                         x[((n * s.h + iy as usize) * s.w + ix as usize) * s.c + ch];
-                                    acc += relu6(v + in_bias[ch])
-                                        * dw.weights[(ky * k + kx) * s.c + ch];
+                                    acc += relu6(v) * dw.weights[(ky * k + kx) * s.c + ch];
                                 }
                             }
                             let got = out[((n * oh + oy) * ow + ox) * o.c + ch];

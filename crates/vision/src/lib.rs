@@ -13,9 +13,13 @@
 //! network, softmax, then score each class and each concept (sum of its classes' probabilities)
 //! and keep labels above [`BuiltinConfig::min_confidence`], at most [`BuiltinConfig::top_k`].
 
+mod block;
 pub mod cli;
 mod config;
+mod dw_row;
 mod error;
+mod gemm;
+mod jpeg_dc;
 mod kernels;
 mod labels;
 mod net;

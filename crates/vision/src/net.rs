@@ -1,20 +1,16 @@
 //! EfficientNet-Lite0: weights (batch norm folded at load) and the forward pass, NHWC.
 //!
-//! 1x1 convolutions are matrix products `[pixels, C_in] x [C_in, C_out]` (matrixmultiply through
-//! ndarray, runtime-dispatched AVX/FMA); depthwise convolutions use [`crate::kernels`], because a
-//! grouped conv2d is several times slower for them. On the wide early maps the expansion conv
-//! writes straight into the depthwise kernel's padded input (see `FUSE_MIN_WIDTH`).
+//! 1x1 convolutions are matrix products `[pixels, C_in] x [C_in, C_out]` over weights packed at
+//! load time ([`crate::gemm`]), with bias + ReLU6 or the residual add fused into the store;
+//! depthwise convolutions use [`crate::kernels`]. Blocks on the wide early maps run row by row
+//! ([`crate::block`]), so their large intermediate tensors stay in cache.
 
 use anyhow::{bail, Context};
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use safetensors::{Dtype, SafeTensors};
 
-use rayon::prelude::*;
-
-use pulp::Arch;
-
-use crate::kernels::{bias_relu6_in_place, pool_relu6, stem_im2col, Depthwise, Shape};
+use crate::block;
+use crate::gemm::{pointwise, Epilogue, Packed};
+use crate::kernels::{pool_mean, stem_im2col, Depthwise, Shape};
 use crate::preprocess::INPUT_SIZE;
 
 /// The converted weights (see `tools/convert_weights.py`), embedded in the binary.
@@ -44,26 +40,22 @@ const BN_EPS: f32 = 1e-3;
 /// Number of ImageNet classes.
 pub const CLASSES: usize = 1000;
 
-/// A 1x1 convolution as a `[C_in (+1 bias row), C_out]` matrix.
-struct Pointwise {
-    w: Array2<f32>,
-    /// Bias when it is not folded into the matrix as a last row (applied by the next kernel).
-    bias: Vec<f32>,
-}
-
+/// Expansion and head convs carry their bias in the packed matrix's epilogue (with ReLU6);
+/// stem, projections and the classifier have it as a last matrix row that multiplies a 1.0
+/// column of their input.
 struct Block {
-    expand: Option<Pointwise>,
+    expand: Option<Packed>,
     dw: Depthwise,
-    project: Pointwise,
+    project: Packed,
     residual: bool,
 }
 
 /// The network, ready for inference.
 pub struct Net {
-    stem: Pointwise,
+    stem: Packed,
     blocks: Vec<Block>,
-    head: Pointwise,
-    fc: Pointwise,
+    head: Packed,
+    fc: Packed,
 }
 
 struct Weights<'a>(SafeTensors<'a>);
@@ -114,20 +106,21 @@ impl Weights<'_> {
     }
 }
 
-/// `[C_out, K]` row-major → `[K (+1), C_out]` tensor, optionally with the bias as the last row.
-fn matrix(w: &[f32], cout: usize, bias: Option<&[f32]>) -> anyhow::Result<Array2<f32>> {
+/// `[C_out, K]` row-major → packed `[K (+1), C_out]`, the bias either as the last row
+/// (`bias_row`) or for the epilogue (`bias`).
+fn matrix(w: &[f32], cout: usize, bias_row: Option<&[f32]>, bias: Option<&[f32]>) -> Packed {
     let k = w.len() / cout;
-    let rows = k + usize::from(bias.is_some());
+    let rows = k + usize::from(bias_row.is_some());
     let mut t = vec![0.0f32; rows * cout];
     for o in 0..cout {
         for i in 0..k {
             t[i * cout + o] = w[o * k + i];
         }
     }
-    if let Some(b) = bias {
+    if let Some(b) = bias_row {
         t[k * cout..].copy_from_slice(b);
     }
-    Ok(Array2::from_shape_vec((rows, cout), t)?)
+    Packed::new(&t, rows, cout, bias)
 }
 
 impl Net {
@@ -148,22 +141,13 @@ impl Net {
                 }
             }
         }
-        let stem = Pointwise {
-            w: matrix(&reordered, cout, Some(&sb))?,
-            bias: Vec::new(),
-        };
+        let stem = matrix(&reordered, cout, Some(&sb), None);
         let mut blocks = Vec::new();
         for (i, &(k, stride)) in BLOCKS.iter().enumerate() {
             let p = format!("_blocks.{i}");
             let expand = if w.contains(&format!("{p}._expand_conv.weight")) {
                 let (d, ew, eb) = w.folded(&format!("{p}._expand_conv"), &format!("{p}._bn0"))?;
-                Some((
-                    d[1],
-                    Pointwise {
-                        w: matrix(&ew, d[0], None)?,
-                        bias: eb,
-                    },
-                ))
+                Some((d[1], matrix(&ew, d[0], None, Some(&eb))))
             } else {
                 None
             };
@@ -194,27 +178,18 @@ impl Net {
                     weights,
                     bias: db,
                 },
-                project: Pointwise {
-                    w: matrix(&pw, pd[0], Some(&pb))?,
-                    bias: Vec::new(),
-                },
+                project: matrix(&pw, pd[0], Some(&pb), None),
                 residual: stride == 1 && cin == pd[0],
             });
         }
         let (hd, hw, hb) = w.folded("_conv_head", "_bn1")?;
-        let head = Pointwise {
-            w: matrix(&hw, hd[0], None)?,
-            bias: hb,
-        };
+        let head = matrix(&hw, hd[0], None, Some(&hb));
         let (fd, fw) = w.get("_fc.weight")?;
         let (_, fb) = w.get("_fc.bias")?;
         if fd[0] != CLASSES {
             bail!("classifier has {} outputs, expected {CLASSES}", fd[0]);
         }
-        let fc = Pointwise {
-            w: matrix(&fw, fd[0], Some(&fb))?,
-            bias: Vec::new(),
-        };
+        let fc = matrix(&fw, fd[0], Some(&fb), None);
         Ok(Net {
             stem,
             blocks,
@@ -241,8 +216,9 @@ impl Net {
             y,
             padded,
             dw,
+            scratch,
         } = ws;
-        let s = stem_im2col(
+        let mut s = stem_im2col(
             input,
             Shape {
                 n,
@@ -254,66 +230,45 @@ impl Net {
             2,
             cols,
         );
-        // The stem's output still lacks its ReLU6: block 0 (no expansion) applies it while padding.
-        pointwise(cols, s.c, &self.stem.w, x, None)?;
-        let mut s = Shape {
-            c: self.stem.w.ncols(),
-            ..s
-        };
+        let mut first = true;
         for b in &self.blocks {
-            let ds = match &b.expand {
-                // Wide maps: the expansion writes each image row straight into the padded
-                // depthwise input and activates it there while it is in cache, saving a write
-                // and a read of the block's largest tensor. Narrow maps (14x14, 7x7) keep whole
-                // products, where per-row calls would repack the (larger) weights too often.
-                Some(e) if s.w >= FUSE_MIN_WIDTH => {
-                    let es = Shape {
-                        c: e.w.ncols(),
-                        ..s
-                    };
-                    let arch = Arch::new();
-                    let xin: &[f32] = x;
-                    let fill = |n: usize, iy: usize, dst: &mut [f32]| {
-                        let a = &xin[(n * s.h + iy) * s.w * s.c..][..s.w * s.c];
-                        let a = ArrayView2::from_shape((s.w, s.c), a).expect("row shape");
-                        let mut c =
-                            ArrayViewMut2::from_shape((s.w, es.c), &mut *dst).expect("row shape");
-                        general_mat_mul(1.0, &a, &e.w, 0.0, &mut c);
-                        bias_relu6_in_place(arch, dst, &e.bias);
-                    };
-                    b.dw.forward_with(es, fill, padded, dw)
-                }
-                Some(e) => {
-                    pointwise(x, s.c, &e.w, y, None)?;
-                    let es = Shape {
-                        c: e.w.ncols(),
-                        ..s
-                    };
-                    b.dw.forward(y, es, Some(&e.bias), padded, dw)
-                }
-                None => b.dw.forward(x, s, None, padded, dw),
+            let inp: &[f32] = if first { cols } else { x };
+            // Block 0 has no expansion: its input is the stem, run here over the im2col rows.
+            let parts = block::Parts {
+                expand: b.expand.as_ref().or(first.then_some(&self.stem)),
+                dw: &b.dw,
+                project: &b.project,
+                residual: b.residual,
             };
-            pointwise(
-                dw,
-                ds.c,
-                &b.project.w,
-                y,
-                b.residual.then_some(x.as_slice()),
-            )?;
+            s = if s.w >= FUSE_MIN_WIDTH {
+                block::run(&parts, inp, s, y, scratch)
+            } else {
+                let e = parts.expand.context("narrow block without expansion")?;
+                pointwise(inp, e, y, Epilogue::BiasRelu6)?;
+                let ds = b.dw.forward(y, Shape { c: e.n, ..s }, padded, dw);
+                let epi = match b.residual {
+                    true => Epilogue::Residual(inp),
+                    false => Epilogue::Store,
+                };
+                pointwise(dw, &b.project, y, epi)?;
+                Shape {
+                    c: b.project.n,
+                    ..ds
+                }
+            };
             std::mem::swap(x, y);
-            s = Shape {
-                c: b.project.w.ncols(),
-                ..ds
-            };
+            first = false;
         }
-        pointwise(x, s.c, &self.head.w, y, None)?;
-        let hs = Shape {
-            c: self.head.w.ncols(),
-            ..s
-        };
-        let pooled = pool_relu6(y, hs, &self.head.bias);
+        pointwise(x, &self.head, y, Epilogue::BiasRelu6)?;
+        let pooled = pool_mean(
+            y,
+            Shape {
+                c: self.head.n,
+                ..s
+            },
+        );
         let mut flat = Vec::new();
-        pointwise(&pooled, hs.c + 1, &self.fc.w, &mut flat, None)?;
+        pointwise(&pooled, &self.fc, &mut flat, Epilogue::Store)?;
         Ok(flat.chunks_exact(CLASSES).map(<[f32]>::to_vec).collect())
     }
 }
@@ -328,56 +283,9 @@ pub struct Workspace {
     y: Vec<f32>,
     padded: Vec<f32>,
     dw: Vec<f32>,
+    scratch: Vec<block::Scratch>,
 }
 
-/// Narrowest feature map whose expansion is fused into the depthwise padding (see `forward`).
+/// Narrowest feature map run row by row through [`block::run`]; narrower maps (14x14, 7x7) go
+/// layer at a time, where the weights outweigh the activations and whole products use them best.
 const FUSE_MIN_WIDTH: usize = 28;
-
-/// Target size (floats) of one row block of a 1x1 convolution: blocks are the unit of parallel
-/// work, and large enough that packing the weight matrix per block is negligible.
-const BLOCK_FLOATS: usize = 1 << 16;
-
-/// `out = inp x w (+ residual)` for `inp` = `[rows, k]`, computed in row blocks in parallel,
-/// straight into `out` (no temporary result).
-fn pointwise(
-    inp: &[f32],
-    k: usize,
-    w: &Array2<f32>,
-    out: &mut Vec<f32>,
-    residual: Option<&[f32]>,
-) -> anyhow::Result<()> {
-    let n = w.ncols();
-    anyhow::ensure!(
-        w.nrows() == k && inp.len().is_multiple_of(k),
-        "matrix shapes do not match"
-    );
-    let m = inp.len() / k;
-    out.resize(m * n, 0.0);
-    let rows = (BLOCK_FLOATS / k.max(n)).clamp(16, 2048);
-    // Equal shares for the workers: the late 14x14 and 7x7 layers give only one to three blocks,
-    // which would leave a core idle when a single image is tagged with several threads.
-    let threads = rayon::current_num_threads();
-    let blocks = m
-        .div_ceil(rows)
-        .next_multiple_of(threads)
-        .min(m.div_ceil(8).max(1));
-    let rows = m.div_ceil(blocks).max(1);
-    out.par_chunks_mut(rows * n)
-        .zip(inp.par_chunks(rows * k))
-        .enumerate()
-        .try_for_each(|(i, (o, a))| -> anyhow::Result<()> {
-            let r = a.len() / k;
-            let a = ArrayView2::from_shape((r, k), a)?;
-            // With beta = 0 the product overwrites `o`; with a residual, `o` starts as it.
-            let beta = match residual {
-                Some(res) => {
-                    o.copy_from_slice(&res[i * rows * n..][..o.len()]);
-                    1.0
-                }
-                None => 0.0,
-            };
-            let mut c = ArrayViewMut2::from_shape((r, n), o)?;
-            general_mat_mul(1.0, &a, w, beta, &mut c);
-            Ok(())
-        })
-}

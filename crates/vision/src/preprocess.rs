@@ -6,7 +6,7 @@ use std::io::Cursor;
 use fast_image_resize::{images::Image as FirImage, FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 
-use crate::VisionError;
+use crate::{jpeg_dc, VisionError};
 
 /// Network input side.
 pub const INPUT_SIZE: u32 = 224;
@@ -88,18 +88,40 @@ fn decode_jpeg_scaled(
         JErr::Unsupported(_) => JpegFallback::Unsupported,
         other => JpegFallback::Failed(VisionError::Corrupt(other.to_string())),
     };
+    // The size each side must keep for the short side to stay >= `min_short_side`.
+    let req = |side: u32, short: u32| {
+        (u64::from(side) * u64::from(min_short_side)).div_ceil(u64::from(short)) as u16
+    };
+    // jpeg-decoder's choice of 1/8 (its smallest scale): either side still large enough.
+    let eighth = |w: u32, h: u32| {
+        let short = w.min(h);
+        check_size(w, h, max_pixels).is_ok()
+            && short > min_short_side
+            && (w.div_ceil(8) >= u32::from(req(w, short))
+                || h.div_ceil(8) >= u32::from(req(h, short)))
+    };
+    if let Some(e) = jpeg_dc::decode(bytes, eighth) {
+        let img = RgbImage::from_raw(e.width, e.height, e.rgb).ok_or_else(|| {
+            JpegFallback::Failed(VisionError::Corrupt("decoded size mismatch".into()))
+        })?;
+        return Ok(orient(img, e.exif));
+    }
     let mut dec = jpeg_decoder::Decoder::new(Cursor::new(bytes));
     dec.read_info().map_err(corrupt)?;
     let info = dec.info().ok_or(JpegFallback::Unsupported)?;
     let (w, h) = (u32::from(info.width), u32::from(info.height));
     check_size(w, h, max_pixels).map_err(JpegFallback::Failed)?;
     let short = w.min(h);
-    if short > min_short_side {
-        // The decoder picks the smallest 1/8..8/8 scale whose output is at least this size.
-        let req = |side: u32| {
-            (u64::from(side) * u64::from(min_short_side)).div_ceil(u64::from(short)) as u16
-        };
-        dec.scale(req(w), req(h)).map_err(corrupt)?;
+    // The decoder picks the smallest 1/8..8/8 scale whose output is at least this size. At full
+    // scale zune-jpeg (single-threaded, SIMD) is faster: jpeg-decoder starts a worker thread per
+    // colour component for every image.
+    let scaled = short > min_short_side
+        && dec.scale(req(w, short), req(h, short)).map_err(corrupt)? != (w as u16, h as u16);
+    if !scaled {
+        // On any error jpeg-decoder runs after all, and its message is reported.
+        if let Some(img) = decode_zune(bytes) {
+            return Ok(img);
+        }
     }
     let pixels = dec.decode().map_err(corrupt)?;
     let info = dec.info().ok_or(JpegFallback::Unsupported)?;
@@ -119,20 +141,40 @@ fn decode_jpeg_scaled(
             .collect(),
     };
     let short_ok = rgb.len() == (sw * sh * 3) as usize;
-    let mut img = RgbImage::from_raw(sw, sh, rgb)
+    let img = RgbImage::from_raw(sw, sh, rgb)
         .filter(|_| short_ok)
         .ok_or_else(|| {
             JpegFallback::Failed(VisionError::Corrupt("decoded size mismatch".into()))
         })?;
-    if let Some(orientation) = dec
-        .exif_data()
-        .and_then(image::metadata::Orientation::from_exif_chunk)
-    {
-        let mut dynimg = DynamicImage::ImageRgb8(img);
-        dynimg.apply_orientation(orientation);
-        img = dynimg.into_rgb8();
+    Ok(orient(img, dec.exif_data()))
+}
+
+/// Full-scale decode with zune-jpeg in strict mode (truncated data is an error), `None` on error.
+fn decode_zune(bytes: &[u8]) -> Option<RgbImage> {
+    use zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+    let options = DecoderOptions::default()
+        .set_strict_mode(true)
+        .jpeg_set_out_colorspace(ColorSpace::RGB);
+    let mut dec = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    let pixels = dec.decode().ok()?;
+    let (w, h) = dec.dimensions()?;
+    if dec.output_colorspace()? != ColorSpace::RGB {
+        return None;
     }
-    Ok(img)
+    let img = RgbImage::from_raw(u32::try_from(w).ok()?, u32::try_from(h).ok()?, pixels)?;
+    Some(orient(img, dec.exif().map(Vec::as_slice)))
+}
+
+/// Applies the EXIF orientation, if any.
+fn orient(img: RgbImage, exif: Option<&[u8]>) -> RgbImage {
+    match exif.and_then(image::metadata::Orientation::from_exif_chunk) {
+        Some(orientation) => {
+            let mut dynimg = DynamicImage::ImageRgb8(img);
+            dynimg.apply_orientation(orientation);
+            dynimg.into_rgb8()
+        }
+        None => img,
+    }
 }
 
 /// Smallest short side worth decoding: the centre crop (224/256 of it) still covers 224 pixels.

@@ -1,0 +1,67 @@
+//! The DC-only path must give `jpeg-decoder`'s 1/8-scale pixels (up to colour rounding), or decline.
+
+use std::path::PathBuf;
+
+fn read(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/jpeg")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// `jpeg-decoder` at 1/8 scale, as RGB.
+fn reference(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut dec = jpeg_decoder::Decoder::new(bytes);
+    dec.read_info().unwrap();
+    dec.scale(1, 1).unwrap();
+    let px = dec.decode().unwrap();
+    let info = dec.info().unwrap();
+    let rgb = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => px.iter().flat_map(|&l| [l; 3]).collect(),
+        _ => px,
+    };
+    (u32::from(info.width), u32::from(info.height), rgb)
+}
+
+#[test]
+fn matches_jpeg_decoder_at_one_eighth() {
+    for name in [
+        "420.jpg",
+        "444-odd.jpg",
+        "422-odd.jpg",
+        "420-odd-restart.jpg",
+        "420-restart-rows.jpg",
+        "gray-odd.jpg",
+        "exif6.jpg",
+    ] {
+        let bytes = read(name);
+        let got = super::decode(&bytes, |_, _| true).unwrap_or_else(|| panic!("{name} declined"));
+        let (w, h, rgb) = reference(&bytes);
+        assert_eq!((got.width, got.height), (w, h), "{name}");
+        // jpeg-decoder's SIMD colour conversion rounds a few values the other way.
+        let off = got.rgb.iter().zip(&rgb).filter(|(a, b)| a != b).count();
+        let max = got.rgb.iter().zip(&rgb).map(|(a, b)| a.abs_diff(*b)).max();
+        assert!(
+            max <= Some(1) && off * 50 < rgb.len(),
+            "{name}: {off} differ, max {max:?}"
+        );
+        assert_eq!(got.exif.is_some(), name == "exif6.jpg", "{name}");
+    }
+}
+
+#[test]
+fn declines_what_it_does_not_handle() {
+    assert!(super::decode(&read("progressive.jpg"), |_, _| true).is_none());
+    let bytes = read("420-odd-restart.jpg");
+    assert!(super::decode(&bytes, |_, _| false).is_none());
+    for cut in [bytes.len() - 2, bytes.len() / 2, 300, 2] {
+        assert!(
+            super::decode(&bytes[..cut], |_, _| true).is_none(),
+            "cut {cut}"
+        );
+    }
+    let mut garbled = bytes.clone();
+    let n = garbled.len();
+    garbled[n / 2..n - 2].iter_mut().for_each(|b| *b = 0x5a);
+    assert!(super::decode(&garbled, |_, _| true).is_none());
+}

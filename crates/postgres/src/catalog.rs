@@ -1,18 +1,15 @@
-//! [`Catalog`] on PostgreSQL: writes. Reads live in `catalog_read.rs`, tag counters in
-//! `counts.rs`.
-//!
-//! Every write to an existing image runs in one transaction that first locks the image row
-//! (`FOR UPDATE`): writes to one image are serialised, so the label set read before and after
-//! the change is exact, and the tag counters move by exactly that difference.
+//! [`Catalog`] on PostgreSQL: the port, inserts and re-uploads. Label changes live in
+//! `catalog_write.rs`, reads in `catalog_read.rs`, tag counters in `counts.rs`.
 
 use async_trait::async_trait;
 use imgtag_core::{
     Catalog, Error, Image, ImageId, ImageQuery, Label, NewImage, Owner, Page, Result, TagCount,
     TagName,
 };
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 use crate::catalog_read;
+use crate::catalog_write::{self, write, Write};
 use crate::counts;
 use crate::db::{db_err, text};
 
@@ -29,141 +26,7 @@ impl PgCatalog {
     }
 }
 
-/// A change to one existing image's labels (or the image itself).
-enum Write<'a> {
-    SetAuto(&'a [Label]),
-    AddManual(&'a TagName),
-    Remove(&'a TagName),
-    Delete,
-}
-
-/// Locks (owner, id) for the rest of the transaction; `false` if absent or another owner's.
-async fn lock(tx: &mut PgConnection, owner: &Owner, id: &ImageId) -> Result<bool> {
-    let found = sqlx::query("SELECT 1 FROM images WHERE id = $1 AND owner = $2 FOR UPDATE")
-        .bind(id.as_str())
-        .bind(owner.as_str())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    Ok(found.is_some())
-}
-
-async fn touch(tx: &mut PgConnection, id: &ImageId) -> Result<()> {
-    sqlx::query("UPDATE images SET updated_at = now() WHERE id = $1")
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    Ok(())
-}
-
-async fn drop_auto(tx: &mut PgConnection, id: &ImageId) -> Result<()> {
-    sqlx::query("DELETE FROM labels WHERE image_id = $1 AND source = 'auto'")
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    Ok(())
-}
-
-/// Replaces the auto labels. A name given twice keeps its highest confidence; a name that
-/// has a manual label keeps the manual one (auto labels are gone, so a conflict is manual).
-async fn replace_auto(
-    tx: &mut PgConnection,
-    owner: &Owner,
-    id: &ImageId,
-    labels: &[Label],
-) -> Result<()> {
-    drop_auto(tx, id).await?;
-    let mut best: std::collections::BTreeMap<&str, f32> = Default::default();
-    for l in labels {
-        let c = if l.confidence.is_finite() {
-            l.confidence.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let e = best.entry(l.name.as_str()).or_insert(c);
-        *e = e.max(c);
-    }
-    let (names, confs): (Vec<&str>, Vec<f32>) = best.into_iter().unzip();
-    sqlx::query(
-        "INSERT INTO labels (image_id, owner, name, confidence, source)
-         SELECT $1, $2, l.name, l.confidence, 'auto'
-         FROM unnest($3::text[], $4::real[]) AS l (name, confidence)
-         ON CONFLICT (image_id, name) DO NOTHING",
-    )
-    .bind(id.as_str())
-    .bind(owner.as_str())
-    .bind(names)
-    .bind(confs)
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    sqlx::query(
-        "UPDATE images SET status = 'tagged', failure_reason = NULL, updated_at = now()
-         WHERE id = $1",
-    )
-    .bind(id.as_str())
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
-
-async fn apply(tx: &mut PgConnection, owner: &Owner, id: &ImageId, write: Write<'_>) -> Result<()> {
-    match write {
-        Write::SetAuto(labels) => replace_auto(tx, owner, id, labels).await,
-        Write::AddManual(tag) => {
-            sqlx::query(
-                "INSERT INTO labels (image_id, owner, name, confidence, source)
-                 VALUES ($1, $2, $3, 1.0, 'manual')
-                 ON CONFLICT (image_id, name) DO UPDATE SET confidence = 1.0, source = 'manual'",
-            )
-            .bind(id.as_str())
-            .bind(owner.as_str())
-            .bind(tag.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            touch(tx, id).await
-        }
-        Write::Remove(tag) => {
-            sqlx::query("DELETE FROM labels WHERE image_id = $1 AND name = $2")
-                .bind(id.as_str())
-                .bind(tag.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            touch(tx, id).await
-        }
-        // Labels go with the image (ON DELETE CASCADE); their counts were read before.
-        Write::Delete => {
-            sqlx::query("DELETE FROM images WHERE id = $1")
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            Ok(())
-        }
-    }
-}
-
 impl PgCatalog {
-    /// Runs `write` on (owner, id) in one transaction with the tag counters; `Ok(false)` if
-    /// the image does not exist for `owner`.
-    async fn write(&self, owner: &Owner, id: &ImageId, write: Write<'_>) -> Result<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        if !lock(&mut tx, owner, id).await? {
-            return Ok(false);
-        }
-        let before = counts::names_of(&mut tx, id).await?;
-        apply(&mut tx, owner, id, write).await?;
-        let after = counts::names_of(&mut tx, id).await?;
-        counts::update(&mut tx, owner, &before, &after).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
-    }
-
     /// Inserts a new image; `false` if the id exists already (for anyone).
     async fn insert(&self, img: &NewImage) -> Result<bool> {
         let size = i64::try_from(img.size).map_err(|_| Error::invalid("too-large", "size"))?;
@@ -223,7 +86,7 @@ impl PgCatalog {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        drop_auto(&mut tx, &img.id).await?;
+        catalog_write::drop_auto(&mut tx, &img.id).await?;
         let after = counts::names_of(&mut tx, &img.id).await?;
         counts::update(&mut tx, &img.owner, &before, &after).await?;
         tx.commit().await.map_err(db_err)?;
@@ -290,7 +153,7 @@ impl Catalog for PgCatalog {
 
     #[tracing::instrument(skip_all, fields(image.id = %id), err)]
     async fn delete_image(&self, owner: &Owner, id: &ImageId) -> Result<bool> {
-        self.write(owner, id, Write::Delete).await
+        write(&self.pool, owner, id, Write::Delete).await
     }
 
     #[tracing::instrument(skip_all, err)]
@@ -302,7 +165,7 @@ impl Catalog for PgCatalog {
 
     #[tracing::instrument(skip_all, fields(image.id = %id, labels = labels.len()), err)]
     async fn set_auto_labels(&self, owner: &Owner, id: &ImageId, labels: &[Label]) -> Result<bool> {
-        self.write(owner, id, Write::SetAuto(labels)).await
+        write(&self.pool, owner, id, Write::SetAuto(labels)).await
     }
 
     #[tracing::instrument(skip_all, fields(image.id = %id), err)]
@@ -317,12 +180,12 @@ impl Catalog for PgCatalog {
 
     #[tracing::instrument(skip_all, fields(image.id = %id, tag = %tag), err)]
     async fn add_manual_label(&self, owner: &Owner, id: &ImageId, tag: &TagName) -> Result<bool> {
-        self.write(owner, id, Write::AddManual(tag)).await
+        write(&self.pool, owner, id, Write::AddManual(tag)).await
     }
 
     #[tracing::instrument(skip_all, fields(image.id = %id, tag = %tag), err)]
     async fn remove_label(&self, owner: &Owner, id: &ImageId, tag: &TagName) -> Result<bool> {
-        self.write(owner, id, Write::Remove(tag)).await
+        write(&self.pool, owner, id, Write::Remove(tag)).await
     }
 
     async fn find_by_sha256(&self, owner: &Owner, sha256: &str) -> Result<Option<Image>> {

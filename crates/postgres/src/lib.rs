@@ -8,6 +8,7 @@
 
 mod catalog;
 mod catalog_read;
+mod catalog_write;
 mod counts;
 mod db;
 mod queue;

@@ -3,7 +3,8 @@
 
     bash tools/setup_venv.sh && /tmp/imgtag-tools-venv/bin/python tools/make_fixtures.py
 
-Copies chelsea.png, coffee.png, rocket.jpg and brick.png unchanged, and derives two JPEGs with
+Copies chelsea.png, coffee.png, rocket.jpg, brick.png and astronaut.png unchanged, grace_hopper.jpg
+from the matplotlib wheel (sample data) unchanged, and derives two JPEGs with
 Pillow: chelsea.jpg (quality 90, what the API's end-to-end test uploads as image/jpeg) and
 chelsea-exif-rotated.jpg (pixels stored rotated 90° counter-clockwise with EXIF Orientation = 6,
 so it only looks upright to a decoder that honours EXIF).
@@ -17,7 +18,9 @@ from pathlib import Path
 from PIL import Image
 
 SKIMAGE = "scikit-image==0.26.0"
-COPY = ["chelsea.png", "coffee.png", "rocket.jpg", "brick.png"]
+COPY = ["chelsea.png", "coffee.png", "rocket.jpg", "brick.png", "astronaut.png"]
+MATPLOTLIB = "matplotlib==3.10.8"
+MPL_COPY = {"matplotlib/mpl-data/sample_data/grace_hopper.jpg": "grace_hopper.jpg"}
 OUT = Path(__file__).resolve().parent.parent / "fixtures" / "images"
 
 
@@ -30,6 +33,13 @@ def main():
         with zipfile.ZipFile(wheel) as z:
             for name in COPY:
                 (OUT / name).write_bytes(z.read(f"skimage/data/{name}"))
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                        MATPLOTLIB, "-d", tmp], check=True)
+        (wheel,) = Path(tmp).glob("*.whl")
+        with zipfile.ZipFile(wheel) as z:
+            for member, name in MPL_COPY.items():
+                (OUT / name).write_bytes(z.read(member))
     chelsea = Image.open(OUT / "chelsea.png").convert("RGB")
     chelsea.save(OUT / "chelsea.jpg", quality=90)
     exif = Image.Exif()

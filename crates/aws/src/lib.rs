@@ -5,6 +5,7 @@
 pub mod cognito;
 mod connect;
 pub mod dynamo;
+pub mod rekognition;
 pub mod s3;
 pub mod secrets;
 #[doc(hidden)]

@@ -19,6 +19,27 @@ pub(crate) struct LabelView {
     /// `auto` (from the tagger) or `manual` (added by the user).
     #[schema(example = "auto")]
     source: &'static str,
+    /// Where the label was found (detector labels such as `face` and `person`); omitted for
+    /// whole-image labels. (`default` marks it optional in the OpenAPI schema.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    boxes: Vec<BoxView>,
+}
+
+/// A region of the image as fractions of its (EXIF-oriented) width and height, origin top left.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct BoxView {
+    /// Left edge, in [0, 1].
+    #[schema(example = 0.35)]
+    x: f64,
+    /// Top edge, in [0, 1].
+    #[schema(example = 0.16)]
+    y: f64,
+    /// Width, in [0, 1].
+    #[schema(example = 0.19)]
+    w: f64,
+    /// Height, in [0, 1].
+    #[schema(example = 0.19)]
+    h: f64,
 }
 
 /// One image: `id`, `tags`, `fileUrl` (the seed's), then extensions.
@@ -57,6 +78,19 @@ fn label_view(l: &Label) -> LabelView {
         name: l.name.to_string(),
         confidence: (f64::from(l.confidence) * 10000.0).round() / 10000.0,
         source: l.source.as_str(),
+        boxes: l
+            .boxes
+            .iter()
+            .map(|b| {
+                let r = |v: f32| (f64::from(v) * 10000.0).round() / 10000.0;
+                BoxView {
+                    x: r(b.x),
+                    y: r(b.y),
+                    w: r(b.w),
+                    h: r(b.h),
+                }
+            })
+            .collect(),
     }
 }
 

@@ -62,7 +62,8 @@ impl std::fmt::Debug for LocalAccounts {
     }
 }
 
-fn check_username(u: &str) -> Result<()> {
+/// The username policy every imgtag accounts adapter applies (`Invalid` otherwise).
+pub fn check_username(u: &str) -> Result<()> {
     let ok = (1..=MAX_USERNAME_LEN).contains(&u.len())
         && u.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@' | b'+'));
@@ -78,8 +79,28 @@ fn check_username(u: &str) -> Result<()> {
     }
 }
 
-fn hash_token(t: &str) -> String {
+/// How a refresh token is stored: its SHA-256, hex (the token itself never is).
+pub fn hash_token(t: &str) -> String {
     hex::encode(Sha256::digest(t.as_bytes()))
+}
+
+/// A new refresh token: 32 random bytes, base64url.
+pub fn new_refresh_token() -> String {
+    let mut raw = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// The password policy: `min_len` characters to [`MAX_PASSWORD_LEN`] bytes.
+pub fn check_password(min_len: usize, p: &str) -> Result<()> {
+    let n = p.chars().count();
+    if n < min_len || p.len() > MAX_PASSWORD_LEN {
+        return Err(Error::invalid(
+            "weak-password",
+            format!("password must be {min_len} to {MAX_PASSWORD_LEN} characters long"),
+        ));
+    }
+    Ok(())
 }
 
 impl LocalAccounts {
@@ -92,18 +113,18 @@ impl LocalAccounts {
         })
     }
 
+    /// Accounts stored in `db` that never touch the data folder: tokens are signed with a key
+    /// that lives in memory only. For reading accounts out (`imgtag migrate`), not for serving.
+    pub fn open_detached(db: &SqliteDb, cfg: AccountsConfig) -> Result<Self> {
+        Ok(LocalAccounts {
+            db: db.clone(),
+            keys: Arc::new(JwtKeys::ephemeral()?),
+            cfg,
+        })
+    }
+
     fn check_password(&self, p: &str) -> Result<()> {
-        let n = p.chars().count();
-        if n < self.cfg.min_password_len || p.len() > MAX_PASSWORD_LEN {
-            return Err(Error::invalid(
-                "weak-password",
-                format!(
-                    "password must be {} to {MAX_PASSWORD_LEN} characters long",
-                    self.cfg.min_password_len
-                ),
-            ));
-        }
-        Ok(())
+        check_password(self.cfg.min_password_len, p)
     }
 
     /// A new ID token and a new refresh token (stored hashed) for a user.
@@ -112,9 +133,7 @@ impl LocalAccounts {
         let token = self
             .keys
             .issue(&owner, &username, self.cfg.token_ttl_secs)?;
-        let mut raw = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut raw);
-        let refresh = URL_SAFE_NO_PAD.encode(raw);
+        let refresh = new_refresh_token();
         let (hash, ttl_ms) = (
             hash_token(&refresh),
             self.cfg.refresh_ttl_secs as i64 * 1000,
@@ -271,5 +290,15 @@ impl Accounts for LocalAccounts {
     async fn set_password(&self, username: &str, password: &str) -> Result<()> {
         self.check_password(password)?;
         admin::set_password(&self.db, username, password).await
+    }
+
+    async fn export_users(&self) -> Result<Vec<imgtag_core::UserRecord>> {
+        admin::export(&self.db).await
+    }
+
+    #[tracing::instrument(skip_all, fields(owner = %user.owner), err)]
+    async fn import_user(&self, user: imgtag_core::UserRecord) -> Result<bool> {
+        check_username(&user.username)?;
+        admin::import(&self.db, user).await
     }
 }

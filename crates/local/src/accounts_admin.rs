@@ -2,7 +2,7 @@
 //! and password changes, straight on the `users` table.
 
 use chrono::{DateTime, Utc};
-use imgtag_core::{Error, Owner, Result, UserInfo};
+use imgtag_core::{Error, Owner, Result, UserInfo, UserRecord};
 use rusqlite::{params, OptionalExtension, Row};
 
 use crate::db::{sql_err, SqliteDb};
@@ -102,4 +102,88 @@ pub(crate) async fn set_password(db: &SqliteDb, username: &str, new: &str) -> Re
         return Err(Error::NotFound("user"));
     }
     Ok(())
+}
+
+/// Every account with its hash, ordered by username (`imgtag migrate`).
+pub(crate) async fn export(db: &SqliteDb) -> Result<Vec<UserRecord>> {
+    let rows: Vec<(String, String, String, String)> = db
+        .call(|conn| {
+            let mut st = conn
+                .prepare(
+                    "SELECT id, username, password_hash, created_at FROM users
+                     ORDER BY username_lower",
+                )
+                .map_err(sql_err)?;
+            let rows = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .map_err(sql_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_err)
+        })
+        .await?;
+    rows.into_iter()
+        .map(|(id, username, password_hash, created)| {
+            Ok(UserRecord {
+                owner: Owner::parse(&id).map_err(|_| Error::internal("corrupt user id"))?,
+                username,
+                password_hash,
+                created_at: DateTime::parse_from_rfc3339(&created)
+                    .map_err(|_| Error::internal("corrupt user creation time"))?
+                    .with_timezone(&Utc),
+            })
+        })
+        .collect()
+}
+
+/// Stores an exported account as is; `false` if it is there already, `Conflict` if its
+/// username or id belongs to another account.
+pub(crate) async fn import(db: &SqliteDb, user: UserRecord) -> Result<bool> {
+    db.call(move |conn| {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql_err)?;
+        let lower = user.username.to_ascii_lowercase();
+        let by_name: Option<String> = tx
+            .query_row(
+                "SELECT id FROM users WHERE username_lower = ?1",
+                [&lower],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?;
+        match by_name {
+            Some(id) if id == user.owner.as_str() => return Ok(false),
+            Some(_) => {
+                return Err(Error::Conflict(format!(
+                    "username {} belongs to another account",
+                    user.username
+                )))
+            }
+            None => {}
+        }
+        let r = tx.execute(
+            "INSERT INTO users (id, username, username_lower, password_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                user.owner.as_str(),
+                user.username,
+                lower,
+                user.password_hash,
+                user.created_at.to_rfc3339()
+            ],
+        );
+        match r {
+            Ok(_) => {}
+            // The id is taken under another name.
+            Err(e) if crate::db::is_unique_violation(&e) => {
+                return Err(Error::Conflict(format!(
+                    "account id {} belongs to another username",
+                    user.owner
+                )))
+            }
+            Err(e) => return Err(sql_err(e)),
+        }
+        tx.commit().map_err(sql_err)?;
+        Ok(true)
+    })
+    .await
 }

@@ -130,10 +130,12 @@ fn replace_auto(tx: &Transaction<'_>, owner: &Owner, id: &ImageId, labels: &[Lab
     // a name given twice keeps its highest confidence.
     let mut ins = tx
         .prepare_cached(
-            "INSERT INTO labels (image_id, owner, name, confidence, source)
-             VALUES (?1, ?2, ?3, ?4, 'auto')
+            "INSERT INTO labels (image_id, owner, name, confidence, source, boxes)
+             VALUES (?1, ?2, ?3, ?4, 'auto', ?5)
              ON CONFLICT (image_id, name) DO UPDATE
-                SET confidence = max(confidence, excluded.confidence)
+                SET confidence = max(confidence, excluded.confidence),
+                    boxes = CASE WHEN excluded.confidence > confidence
+                                 THEN excluded.boxes ELSE boxes END
                 WHERE source = 'auto'",
         )
         .map_err(sql_err)?;
@@ -147,7 +149,8 @@ fn replace_auto(tx: &Transaction<'_>, owner: &Owner, id: &ImageId, labels: &[Lab
             id.as_str(),
             owner.as_str(),
             l.name.as_str(),
-            c as f64
+            c as f64,
+            crate::catalog_read::boxes_to_sql(&l.boxes)?
         ])
         .map_err(sql_err)?;
     }
@@ -319,6 +322,21 @@ impl Catalog for SqliteCatalog {
         let prefix = prefix.map(str::to_lowercase).filter(|p| !p.is_empty());
         self.db
             .call(move |conn| catalog_read::counts(conn, &owner, prefix.as_deref(), limit))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(image.id = %image.id), err)]
+    async fn put_record(&self, image: &Image) -> Result<bool> {
+        let image = image.clone();
+        self.db
+            .call(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(sql_err)?;
+                let stored = crate::catalog_import::put(&tx, &image)?;
+                tx.commit().map_err(sql_err)?;
+                Ok(stored)
+            })
             .await
     }
 }

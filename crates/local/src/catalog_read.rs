@@ -111,7 +111,7 @@ fn labels_of(conn: &Connection, ids: &[String]) -> Result<HashMap<String, Vec<La
     }
     let marks = vec!["?"; ids.len()].join(",");
     let sql = format!(
-        "SELECT image_id, name, confidence, source FROM labels WHERE image_id IN ({marks})
+        "SELECT image_id, name, confidence, source, boxes FROM labels WHERE image_id IN ({marks})
          ORDER BY confidence DESC, name ASC"
     );
     let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
@@ -122,19 +122,33 @@ fn labels_of(conn: &Connection, ids: &[String]) -> Result<HashMap<String, Vec<La
                 r.get::<_, String>(1)?,
                 r.get::<_, f64>(2)?,
                 r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
             ))
         })
         .map_err(sql_err)?;
     for row in rows {
-        let (id, name, confidence, source) = row.map_err(sql_err)?;
+        let (id, name, confidence, source, boxes) = row.map_err(sql_err)?;
         out.entry(id).or_default().push(Label {
             name: TagName::parse(&name).map_err(|_| corrupt("label name"))?,
             confidence: confidence as f32,
             source: LabelSource::parse(&source).ok_or_else(|| corrupt("label source"))?,
-            boxes: Vec::new(),
+            boxes: match boxes {
+                Some(json) => serde_json::from_str(&json).map_err(|_| corrupt("label boxes"))?,
+                None => Vec::new(),
+            },
         });
     }
     Ok(out)
+}
+
+/// A label's boxes as stored in `labels.boxes`: a JSON array, NULL when there are none.
+pub(crate) fn boxes_to_sql(boxes: &[imgtag_core::BBox]) -> Result<Option<String>> {
+    if boxes.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(boxes)
+        .map(Some)
+        .map_err(|e| imgtag_core::Error::Internal(format!("label boxes: {e}")))
 }
 
 pub(crate) fn get(conn: &mut Connection, owner: &Owner, id: &ImageId) -> Result<Option<Image>> {

@@ -50,6 +50,36 @@ impl SqliteDb {
         Self::setup(conn, Some(path.to_path_buf()))
     }
 
+    /// Opens an existing database file for reading only (`imgtag migrate`'s source): no schema
+    /// or journal change, and with an empty write-ahead log (a cleanly stopped server) nothing
+    /// at all is written to the file or its folder. The schema must be this build's.
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        use rusqlite::OpenFlags;
+        if !path.is_file() {
+            return Err(Error::Internal(format!(
+                "no database at {}",
+                path.display()
+            )));
+        }
+        let wal = std::fs::metadata(format!("{}-wal", path.display()));
+        let wal_empty = wal.map(|m| m.len() == 0).unwrap_or(true);
+        // `immutable` skips locking and the shared-memory file; only sound when every commit
+        // is in the main file. Otherwise a plain read-only open reads the log as well.
+        let mode = if wal_empty { "immutable=1" } else { "mode=ro" };
+        let uri = format!("file:{}?{mode}", uri_path(path));
+        let conn = Connection::open_with_flags(
+            uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(sql_err)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(sql_err)?;
+        migrations::check_current(&conn)?;
+        Ok(SqliteDb {
+            conn: Arc::new(Mutex::new(conn)),
+            path: Some(path.to_path_buf()),
+        })
+    }
+
     /// Opens `imgtag.db` inside `data_dir`.
     pub fn open_in_dir(data_dir: &Path) -> Result<Self> {
         Self::open(&data_dir.join(DB_FILE))
@@ -92,6 +122,18 @@ impl SqliteDb {
         .await
         .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
     }
+}
+
+/// `path` for a `file:` URI: the characters a URI gives a meaning to are percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Maps a SQLite error to the domain error: lock contention is worth a retry, anything else

@@ -30,7 +30,7 @@ struct Claims {
 }
 
 /// Signs and verifies ID tokens with one Ed25519 key.
-pub(crate) struct JwtKeys {
+pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     /// RFC 7638 thumbprint of the public key.
@@ -102,8 +102,32 @@ fn restrict(path: &Path) -> Result<()> {
 impl JwtKeys {
     pub(crate) fn load_or_create(data_dir: &Path) -> Result<Self> {
         let path = data_dir.join(KEY_FILE);
-        let key = load_or_create_key(&path)?;
-        let der = key.to_pkcs8_der().map_err(|e| key_err(&path, e))?;
+        Self::from_key(load_or_create_key(&path)?, &path)
+    }
+
+    /// A key held in memory only, for a read-only view of the accounts (`imgtag migrate`
+    /// reading a source folder it must not write to): nothing it signs outlives the process.
+    pub(crate) fn ephemeral() -> Result<Self> {
+        let key = SigningKey::generate(&mut rand::rngs::OsRng);
+        Self::from_key(key, Path::new("(in memory)"))
+    }
+
+    /// A new random key, PKCS#8 DER, for adapters that keep the key elsewhere (a database
+    /// shared by several instances).
+    pub fn generate_pkcs8_der() -> Result<Vec<u8>> {
+        let key = SigningKey::generate(&mut rand::rngs::OsRng);
+        let der = key.to_pkcs8_der().map_err(Error::internal)?;
+        Ok(der.as_bytes().to_vec())
+    }
+
+    /// Keys from a PKCS#8 DER Ed25519 private key (as made by [`Self::generate_pkcs8_der`]).
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
+        let key = SigningKey::from_pkcs8_der(der).map_err(Error::internal)?;
+        Self::from_key(key, Path::new("(stored key)"))
+    }
+
+    fn from_key(key: SigningKey, path: &Path) -> Result<Self> {
+        let der = key.to_pkcs8_der().map_err(|e| key_err(path, e))?;
         let public = key.verifying_key().to_bytes();
         let x = URL_SAFE_NO_PAD.encode(public);
         // RFC 7638: SHA-256 over the required members in lexicographic order, no whitespace.
@@ -118,7 +142,7 @@ impl JwtKeys {
     }
 
     /// A signed ID token for `owner`, valid for `ttl_secs` from now.
-    pub(crate) fn issue(&self, owner: &Owner, username: &str, ttl_secs: u64) -> Result<String> {
+    pub fn issue(&self, owner: &Owner, username: &str, ttl_secs: u64) -> Result<String> {
         let iat = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: owner.to_string(),
@@ -135,7 +159,7 @@ impl JwtKeys {
     }
 
     /// The caller a token names, if the token is ours, intact, current and meant for us.
-    pub(crate) fn verify(&self, token: &str) -> Result<Caller> {
+    pub fn verify(&self, token: &str) -> Result<Caller> {
         let unauthorized = |why: &str| {
             tracing::debug!(reason = why, "token rejected");
             Error::Unauthorized
@@ -164,7 +188,7 @@ impl JwtKeys {
     }
 
     /// The public JWK set.
-    pub(crate) fn jwks(&self) -> serde_json::Value {
+    pub fn jwks(&self) -> serde_json::Value {
         serde_json::json!({
             "keys": [{
                 "kty": "OKP",

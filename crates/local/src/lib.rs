@@ -14,15 +14,19 @@ mod accounts;
 mod accounts_admin;
 mod blobs;
 mod catalog;
+mod catalog_import;
 mod catalog_read;
 mod db;
-mod jwt;
+pub mod jwt;
 mod migrations;
-mod password;
+pub mod password;
 mod queue;
-mod throttle;
+pub mod throttle;
 
-pub use accounts::{AccountsConfig, LocalAccounts, MAX_PASSWORD_LEN};
+pub use accounts::{
+    check_password, check_username, hash_token, new_refresh_token, AccountsConfig, LocalAccounts,
+    MAX_PASSWORD_LEN,
+};
 pub use blobs::FsBlobStore;
 pub use catalog::SqliteCatalog;
 pub use db::{SqliteDb, DB_FILE};

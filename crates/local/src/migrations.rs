@@ -83,7 +83,28 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX images_owner_sha256 ON images (owner, sha256);
     "#,
+    // 3: where in the image a label was found (detector labels such as `face`): a JSON array
+    // of {x, y, w, h} fractions, NULL for whole-image labels.
+    r#"
+    ALTER TABLE labels ADD COLUMN boxes TEXT;
+    "#,
 ];
+
+/// Fails unless the schema is exactly this build's (a database opened read-only cannot be
+/// brought up to date).
+pub(crate) fn check_current(conn: &Connection) -> Result<()> {
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql_err)?;
+    let known = MIGRATIONS.len() as i64;
+    if current != known {
+        return Err(Error::Internal(format!(
+            "database schema version {current} differs from this build's ({known}); run \
+             this imgtag's `serve` on it once, or use the matching imgtag"
+        )));
+    }
+    Ok(())
+}
 
 /// Applies every migration the database has not seen, each in its own transaction.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

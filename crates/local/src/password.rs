@@ -9,7 +9,7 @@ use argon2::Argon2;
 use imgtag_core::{Error, Result};
 
 /// A PHC string (`$argon2id$v=19$...`) with a random salt and the crate's default cost.
-pub(crate) async fn hash(password: String) -> Result<String> {
+pub async fn hash(password: String) -> Result<String> {
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -33,7 +33,7 @@ fn dummy_hash() -> &'static str {
 }
 
 /// Whether `password` matches `stored`; `stored = None` (unknown user) is always `false`.
-pub(crate) async fn verify(password: String, stored: Option<String>) -> Result<bool> {
+pub async fn verify(password: String, stored: Option<String>) -> Result<bool> {
     tokio::task::spawn_blocking(move || {
         let exists = stored.is_some();
         let phc = stored.unwrap_or_else(|| dummy_hash().to_string());

@@ -14,7 +14,7 @@ pub const FREE_FAILURES: i64 = 5;
 pub const MAX_WAIT_SECS: i64 = 15 * 60;
 
 /// The wait in seconds after `failures` consecutive failures.
-pub(crate) fn wait_secs(failures: i64) -> i64 {
+pub fn wait_secs(failures: i64) -> i64 {
     if failures < FREE_FAILURES {
         return 0;
     }

@@ -208,4 +208,9 @@ impl Catalog for PgCatalog {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
         catalog_read::counts(&mut conn, owner, prefix.as_deref(), limit).await
     }
+
+    #[tracing::instrument(skip_all, fields(image.id = %image.id), err)]
+    async fn put_record(&self, image: &Image) -> Result<bool> {
+        crate::catalog_import::put(&self.pool, image).await
+    }
 }

@@ -91,7 +91,8 @@ async fn labels_of(conn: &mut PgConnection, ids: &[String]) -> Result<HashMap<St
         return Ok(out);
     }
     let rows = sqlx::query(
-        "SELECT image_id, name, confidence, source FROM labels WHERE image_id = ANY($1)
+        "SELECT image_id, name, confidence, source, boxes::text FROM labels
+         WHERE image_id = ANY($1)
          ORDER BY confidence DESC, name ASC",
     )
     .bind(ids)
@@ -102,14 +103,28 @@ async fn labels_of(conn: &mut PgConnection, ids: &[String]) -> Result<HashMap<St
         let id: String = col(&row, 0)?;
         let name: String = col(&row, 1)?;
         let source: String = col(&row, 3)?;
+        let boxes: Option<String> = col(&row, 4)?;
         out.entry(id).or_default().push(Label {
             name: TagName::parse(&name).map_err(|_| corrupt("label name"))?,
             confidence: col(&row, 2)?,
             source: LabelSource::parse(&source).ok_or_else(|| corrupt("label source"))?,
-            boxes: Vec::new(),
+            boxes: match boxes {
+                Some(json) => serde_json::from_str(&json).map_err(|_| corrupt("label boxes"))?,
+                None => Vec::new(),
+            },
         });
     }
     Ok(out)
+}
+
+/// A label's boxes for `labels.boxes` (cast to jsonb in SQL); NULL when there are none.
+pub(crate) fn boxes_to_sql(boxes: &[imgtag_core::BBox]) -> Result<Option<String>> {
+    if boxes.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(boxes)
+        .map(Some)
+        .map_err(|e| imgtag_core::Error::Internal(format!("label boxes: {e}")))
 }
 
 pub(crate) async fn get(

@@ -57,27 +57,36 @@ async fn replace_auto(
     labels: &[Label],
 ) -> Result<()> {
     drop_auto(tx, id).await?;
-    let mut best: std::collections::BTreeMap<&str, f32> = Default::default();
+    // Per name: the highest confidence, with that label's boxes.
+    let mut best: std::collections::BTreeMap<&str, (f32, &Label)> = Default::default();
     for l in labels {
         let c = if l.confidence.is_finite() {
             l.confidence.clamp(0.0, 1.0)
         } else {
             0.0
         };
-        let e = best.entry(l.name.as_str()).or_insert(c);
-        *e = e.max(c);
+        let e = best.entry(l.name.as_str()).or_insert((c, l));
+        if c > e.0 {
+            *e = (c, l);
+        }
     }
-    let (names, confs): (Vec<&str>, Vec<f32>) = best.into_iter().unzip();
+    let (mut names, mut confs, mut boxes) = (Vec::new(), Vec::new(), Vec::new());
+    for (name, (c, l)) in best {
+        names.push(name);
+        confs.push(c);
+        boxes.push(crate::catalog_read::boxes_to_sql(&l.boxes)?);
+    }
     sqlx::query(
-        "INSERT INTO labels (image_id, owner, name, confidence, source)
-         SELECT $1, $2, l.name, l.confidence, 'auto'
-         FROM unnest($3::text[], $4::real[]) AS l (name, confidence)
+        "INSERT INTO labels (image_id, owner, name, confidence, source, boxes)
+         SELECT $1, $2, l.name, l.confidence, 'auto', l.boxes::jsonb
+         FROM unnest($3::text[], $4::real[], $5::text[]) AS l (name, confidence, boxes)
          ON CONFLICT (image_id, name) DO NOTHING",
     )
     .bind(id.as_str())
     .bind(owner.as_str())
     .bind(names)
     .bind(confs)
+    .bind(boxes)
     .execute(&mut *tx)
     .await
     .map_err(db_err)?;

@@ -12,6 +12,8 @@ use serde::Deserialize;
 
 mod backends;
 pub use backends::*;
+mod taggers;
+pub use taggers::*;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -73,6 +75,10 @@ impl Default for ServerConfig {
 pub enum TaggerConfig {
     /// The embedded EfficientNet-Lite0 model.
     Builtin(BuiltinConfig),
+    /// Clarifai's API (`--features clarifai` or `aws`).
+    Clarifai(ClarifaiConfig),
+    /// Amazon Rekognition (`--features aws`).
+    Rekognition(RekognitionConfig),
 }
 
 impl Default for TaggerConfig {
@@ -166,7 +172,9 @@ mod tests {
             jail.create_file("c.toml", toml)?;
             let c = Config::load(Some(Path::new("c.toml")), &Overrides::default()).unwrap();
             assert_eq!(c.app.labels.aliases["tabby cat"], "cat");
-            let TaggerConfig::Builtin(t) = c.tagger;
+            let TaggerConfig::Builtin(t) = c.tagger else {
+                panic!("the README example uses the built-in tagger")
+            };
             assert_eq!(t.top_k, 10);
             Ok(())
         });

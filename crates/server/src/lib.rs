@@ -4,6 +4,7 @@
 mod aws_wiring;
 pub mod cli;
 pub mod config;
+mod opensearch_wiring;
 mod postgres_wiring;
 mod state;
 pub mod telemetry;

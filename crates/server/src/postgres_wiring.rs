@@ -1,12 +1,12 @@
-//! The PostgreSQL adapters behind the `postgres` cargo feature: `[catalog] type = "postgres"`
-//! and `[queue] type = "postgres"`. Without the feature, a configuration that names one fails
+//! The PostgreSQL adapters behind the `postgres` cargo feature: `[catalog] type = "postgres"`,
+//! `[queue] type = "postgres"` and `[accounts] type = "postgres"`. Without the feature, a configuration that names one fails
 //! at start-up with a message saying how to get a build that has them.
 
 use std::sync::Arc;
 
-use imgtag_core::{Catalog, JobQueue};
+use imgtag_core::{Accounts, Catalog, JobQueue};
 
-use crate::config::PostgresConfig;
+use crate::config::{PgAccountsConfig, PostgresConfig};
 
 #[cfg(feature = "postgres")]
 mod enabled {
@@ -55,6 +55,30 @@ mod enabled {
         pub async fn queue(&mut self, c: &PostgresConfig) -> anyhow::Result<Arc<dyn JobQueue>> {
             Ok(Arc::new(self.db(c).await?.queue()))
         }
+
+        pub async fn accounts(
+            &mut self,
+            c: &PgAccountsConfig,
+        ) -> anyhow::Result<Arc<dyn Accounts>> {
+            let db = self.db(&c.postgres()).await?;
+            let accounts = db
+                .accounts(c.accounts())
+                .await
+                .context("reading the JWT signing key from PostgreSQL")?;
+            Ok(Arc::new(accounts))
+        }
+
+        /// The secret that signs upload policies and file URLs, shared through the database
+        /// so an upload signed by one instance can land on another.
+        pub async fn url_signing_secret(
+            &mut self,
+            c: &PgAccountsConfig,
+        ) -> anyhow::Result<Vec<u8>> {
+            let db = self.db(&c.postgres()).await?;
+            db.shared_secret(imgtag_postgres::URL_SIGNING_KEY)
+                .await
+                .context("reading the URL-signing secret from PostgreSQL")
+        }
     }
 }
 
@@ -84,6 +108,20 @@ mod disabled {
 
         pub async fn queue(&mut self, _: &PostgresConfig) -> anyhow::Result<Arc<dyn JobQueue>> {
             Err(missing("queue.type = \"postgres\""))
+        }
+
+        pub async fn accounts(
+            &mut self,
+            _: &PgAccountsConfig,
+        ) -> anyhow::Result<Arc<dyn Accounts>> {
+            Err(missing("accounts.type = \"postgres\""))
+        }
+
+        pub async fn url_signing_secret(
+            &mut self,
+            _: &PgAccountsConfig,
+        ) -> anyhow::Result<Vec<u8>> {
+            Err(missing("accounts.type = \"postgres\""))
         }
     }
 }

@@ -11,13 +11,15 @@ use imgtag_core::signing::Signer;
 use imgtag_core::{Accounts, BlobStore, Catalog, JobQueue, Secrets};
 use imgtag_http::AppState;
 use imgtag_local::{FsBlobStore, LocalAccounts, SqliteDb};
-use imgtag_vision::BuiltinTagger;
 
 use crate::aws_wiring as aws;
 use crate::config::{
-    AccountsBackend, BlobsConfig, CatalogConfig, Config, QueueConfig, SecretsConfig, TaggerConfig,
+    AccountsBackend, BlobsConfig, CatalogConfig, Config, QueueConfig, SecretsConfig,
 };
 use crate::postgres_wiring as pg;
+
+/// `[tagger]` → the `Tagger` port (remote taggers behind their cargo features).
+mod taggers;
 
 const SIGNING_KEY_FILE: &str = "signing.key";
 
@@ -27,46 +29,44 @@ pub async fn build_state(config: &Config, public_url: &str) -> anyhow::Result<Ap
     let dir = &config.server.data_dir;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let db = SqliteDb::open_in_dir(dir).context("opening the database")?;
-    let signer = Arc::new(Signer::new(load_or_create_secret(dir)?));
+    // PostgreSQL catalogs, queues and accounts on one database share a pool.
+    let mut pools = pg::Pools::default();
+    // With accounts in PostgreSQL (several instances), the URL-signing secret is kept there
+    // too: a policy or link signed by one instance must verify on every other.
+    let secret = match &config.accounts {
+        AccountsBackend::Postgres(c) => pools.url_signing_secret(c).await?,
+        _ => load_or_create_secret(dir)?,
+    };
+    let signer = Arc::new(Signer::new(secret));
     let (blobs, signer): (Arc<dyn BlobStore>, _) = match &config.blobs {
-        BlobsConfig::Local => {
-            let fs = FsBlobStore::new(dir.join("blobs"), signer.clone(), public_url.to_string());
+        BlobsConfig::Local { dir: blob_dir } => {
+            let root = blob_dir.clone().unwrap_or_else(|| dir.join("blobs"));
+            let fs = FsBlobStore::new(root, signer.clone(), public_url.to_string());
             (Arc::new(fs), Some(signer))
         }
         // S3 is the upload target and the file server: this server signs nothing itself.
         BlobsConfig::S3(c) => (aws::s3(&config.aws, c).await?, None),
     };
-    // A PostgreSQL catalog and queue on one database share a pool.
-    let mut pools = pg::Pools::default();
     let catalog: Arc<dyn Catalog> = match &config.catalog {
         CatalogConfig::Sqlite => Arc::new(db.catalog()),
         CatalogConfig::Dynamodb(c) => aws::dynamodb(&config.aws, c).await?,
         CatalogConfig::Postgres(c) => pools.catalog(c).await?,
+        CatalogConfig::Opensearch(c) => crate::opensearch_wiring::catalog(config, c).await?,
     };
     let accounts: Arc<dyn Accounts> = match &config.accounts {
         AccountsBackend::Local(c) => {
             Arc::new(LocalAccounts::open(&db, dir, c.clone()).context("opening local accounts")?)
         }
         AccountsBackend::Cognito(c) => aws::cognito(&config.aws, c).await?,
+        AccountsBackend::Postgres(c) => pools.accounts(c).await?,
     };
-    let tagger = match &config.tagger {
-        TaggerConfig::Builtin(c) => {
-            BuiltinTagger::load(c.clone()).context("loading the built-in model")?
-        }
-    };
+    let tagger = taggers::build(config).await?;
     let queue: Arc<dyn JobQueue> = match &config.queue {
         QueueConfig::Sqlite => Arc::new(db.queue()),
         QueueConfig::Postgres(c) => pools.queue(c).await?,
     };
-    let app = App::new(
-        catalog,
-        blobs,
-        queue,
-        Arc::new(tagger),
-        accounts,
-        config.app.clone(),
-    )
-    .with_thumbnailer(Arc::new(crate::thumbs::ImageThumbnailer));
+    let app = App::new(catalog, blobs, queue, tagger, accounts, config.app.clone())
+        .with_thumbnailer(Arc::new(crate::thumbs::ImageThumbnailer));
     Ok(AppState {
         app,
         config: Arc::new(config.http.clone()),

@@ -5,6 +5,10 @@
 //! cargo run --release -p imgtag-vision --example bench -- --threads 1 --mode batch --seconds 5 FILE...
 //! ```
 //! Prints one JSON line: `{"engine":"imgtag","mode","threads","images","seconds","per_sec"}`.
+//!
+//! `--faces off` runs the classifier alone (no face detector). `--faces-cost` instead measures
+//! both, alternating one-second rounds so load changes hit both alike, and prints the time per
+//! image with and without detection and their ratio (`bench/README.md`, "Face detection cost").
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +20,8 @@ fn main() -> anyhow::Result<()> {
     let mut seconds = 5.0f64;
     let mut label = String::from("images");
     let mut files = Vec::new();
+    let mut faces = true;
+    let mut faces_cost = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -23,6 +29,8 @@ fn main() -> anyhow::Result<()> {
             "--mode" => mode = args.next().unwrap_or_default(),
             "--seconds" => seconds = args.next().unwrap_or_default().parse()?,
             "--label" => label = args.next().unwrap_or_default(),
+            "--faces" => faces = args.next().unwrap_or_default() != "off",
+            "--faces-cost" => faces_cost = true,
             _ => files.push(a),
         }
     }
@@ -33,10 +41,15 @@ fn main() -> anyhow::Result<()> {
     );
     let images: Vec<Vec<u8>> = files.iter().map(std::fs::read).collect::<Result<_, _>>()?;
     let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
-    let tagger = BuiltinTagger::load(BuiltinConfig {
+    let cfg = BuiltinConfig {
         threads,
+        faces,
         ..BuiltinConfig::default()
-    })?;
+    };
+    if faces_cost {
+        return cost_of_faces(&refs, &mode, cfg, seconds);
+    }
+    let tagger = BuiltinTagger::load(cfg)?;
     let run_once = || -> anyhow::Result<()> {
         if mode == "batch" {
             for r in tagger.tag_batch(&refs) {
@@ -60,6 +73,58 @@ fn main() -> anyhow::Result<()> {
     println!(
         "{{\"engine\":\"imgtag\",\"set\":\"{label}\",\"mode\":\"{mode}\",\"threads\":{threads},\"images\":{done},\"seconds\":{secs:.3},\"per_sec\":{:.3}}}",
         done as f64 / secs
+    );
+    Ok(())
+}
+
+/// Time per image with and without the face detector, in alternating rounds.
+fn cost_of_faces(
+    refs: &[&[u8]],
+    mode: &str,
+    cfg: BuiltinConfig,
+    seconds: f64,
+) -> anyhow::Result<()> {
+    let with = BuiltinTagger::load(BuiltinConfig {
+        faces: true,
+        ..cfg.clone()
+    })?;
+    let without = BuiltinTagger::load(BuiltinConfig {
+        faces: false,
+        ..cfg.clone()
+    })?;
+    let run = |t: &BuiltinTagger| -> anyhow::Result<()> {
+        if mode == "batch" {
+            for r in t.tag_batch(refs) {
+                r?;
+            }
+        } else {
+            for b in refs {
+                t.tag_bytes(b)?;
+            }
+        }
+        Ok(())
+    };
+    run(&with)?;
+    run(&without)?;
+    // [without, with]: (seconds, images)
+    let mut totals = [(0.0f64, 0usize); 2];
+    let rounds = seconds.ceil().max(1.0) as usize;
+    for _ in 0..rounds {
+        for (slot, t) in [(0, &without), (1, &with)] {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(1) {
+                run(t)?;
+                totals[slot].1 += refs.len();
+            }
+            totals[slot].0 += start.elapsed().as_secs_f64();
+        }
+    }
+    let ms = |(s, n): (f64, usize)| s * 1000.0 / n as f64;
+    let (a, b) = (ms(totals[0]), ms(totals[1]));
+    println!(
+        "{{\"mode\":\"{mode}\",\"threads\":{},\"ms_per_image_classifier\":{a:.3},\"ms_per_image_with_faces\":{b:.3},\"ratio\":{:.3}}}",
+        cfg.threads,
+        b / a
     );
     Ok(())
 }

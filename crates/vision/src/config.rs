@@ -18,6 +18,15 @@ pub struct BuiltinConfig {
     pub max_pixels: u64,
     /// Worker threads for decoding and inference; 0 = one per available core.
     pub threads: usize,
+    /// Run the face detector and add `face`, `person`, `people`, `group` and `portrait` tags.
+    pub faces: bool,
+    /// Faces below this detector confidence are ignored. 0.75 keeps frontal faces (0.9 and up on
+    /// the test portraits) and drops what the detector half-believes in a cat's face (~0.6).
+    pub face_min_confidence: f32,
+    /// `portrait` needs exactly one face whose box is at least this share of the image height.
+    pub portrait_min_face: f32,
+    /// `group` needs at least this many faces (`people` needs two).
+    pub group_min_faces: usize,
 }
 
 impl Default for BuiltinConfig {
@@ -28,6 +37,10 @@ impl Default for BuiltinConfig {
             // 50 MP: every phone camera's full-resolution output passes, a 20000x20000 bomb does not.
             max_pixels: 50_000_000,
             threads: 0,
+            faces: true,
+            face_min_confidence: 0.75,
+            portrait_min_face: 0.15,
+            group_min_faces: 3,
         }
     }
 }

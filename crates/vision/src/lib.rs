@@ -12,18 +12,28 @@
 //! 224/256 of the short side, bicubic resize to 224x224, normalise `(p - 127) / 128`, run the
 //! network, softmax, then score each class and each concept (sum of its classes' probabilities)
 //! and keep labels above [`BuiltinConfig::min_confidence`], at most [`BuiltinConfig::top_k`].
+//! Scene tags (`beach`, `mountain`, `underwater`, ...) are summed from ImageNet classes like the
+//! parent concepts (`models/scenes.tsv`).
+//!
+//! With [`BuiltinConfig::faces`] (default on), MediaPipe BlazeFace (also embedded, also pure Rust)
+//! runs on the same decoded photo, on the whole frame and four overlapping tiles; its faces become
+//! `face`/`person` (with boxes), `people`, `group` and `portrait` tags, added to the classifier's
+//! top-k.
 
 mod block;
 pub mod cli;
 mod config;
 mod dw_row;
 mod error;
+pub mod face;
 mod gemm;
 mod jpeg_dc;
 mod kernels;
 mod labels;
 mod net;
+mod people;
 pub mod preprocess;
+mod scenes;
 mod tagger;
 mod taxonomy;
 

@@ -210,7 +210,12 @@ pub fn prepare(
     resizer: &mut Resizer,
 ) -> Result<Vec<f32>, VisionError> {
     let img = decode(bytes, max_pixels, min_decode_side())?;
-    let rgb = crop_resize(&img, resizer)?;
+    classify_input(&img, resizer)
+}
+
+/// Decoded photo → 224x224x3 normalised classifier input.
+pub fn classify_input(img: &RgbImage, resizer: &mut Resizer) -> Result<Vec<f32>, VisionError> {
+    let rgb = crop_resize(img, resizer)?;
     let mut out = Vec::with_capacity(rgb.len());
     normalise(&rgb, &mut out);
     Ok(out)

@@ -8,9 +8,11 @@ use fast_image_resize::Resizer;
 use imgtag_core::{Prediction, TagError, Tagger};
 use rayon::prelude::*;
 
+use crate::face::{Face, FaceDetector};
 use crate::net::{Net, Workspace};
+use crate::scenes::Scenes;
 use crate::taxonomy::{softmax, Taxonomy};
-use crate::{labels, preprocess, BuiltinConfig, VisionError};
+use crate::{labels, people, preprocess, BuiltinConfig, VisionError};
 
 /// Images per forward pass in [`BuiltinTagger::tag_batch`]: enough rows to keep the 7x7 and 14x14
 /// matrix products efficient, few enough to bound activation memory (~5 MB per image).
@@ -26,13 +28,30 @@ pub struct BuiltinTagger {
 struct Inner {
     net: Net,
     taxonomy: Taxonomy,
+    scenes: Scenes,
+    /// `None` when [`BuiltinConfig::faces`] is off.
+    faces: Option<FaceDetector>,
     cfg: BuiltinConfig,
     pool: rayon::ThreadPool,
     /// Idle activation buffers, one per concurrent forward pass at most.
     workspaces: Mutex<Vec<Workspace>>,
 }
 
+/// One decoded image: the classifier input and the faces found.
+type Prepared = (Vec<f32>, Vec<Face>);
+
 impl Inner {
+    /// Decodes once; returns the classifier input and the faces (none when detection is off).
+    fn prepare(&self, bytes: &[u8], resizer: &mut Resizer) -> Result<Prepared, VisionError> {
+        let img = preprocess::decode(bytes, self.cfg.max_pixels, preprocess::min_decode_side())?;
+        let input = preprocess::classify_input(&img, resizer)?;
+        let faces = match &self.faces {
+            Some(d) => d.detect(&img, resizer).map_err(internal)?,
+            None => Vec::new(),
+        };
+        Ok((input, faces))
+    }
+
     fn forward(&self, input: &[f32]) -> anyhow::Result<Vec<Vec<f32>>> {
         let idle = |m: &Mutex<Vec<Workspace>>| m.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut ws = idle(&self.workspaces).unwrap_or_default();
@@ -72,11 +91,18 @@ impl BuiltinTagger {
             taxonomy.classes.len() == crate::net::CLASSES,
             "taxonomy size mismatch"
         );
-        tracing::debug!(threads, "built-in tagger loaded");
+        let scenes = Scenes::builtin(&taxonomy.classes)?;
+        let faces = match cfg.faces {
+            true => Some(FaceDetector::load()?),
+            false => None,
+        };
+        tracing::debug!(threads, faces = cfg.faces, "built-in tagger loaded");
         Ok(BuiltinTagger {
             inner: Arc::new(Inner {
                 net,
                 taxonomy,
+                scenes,
+                faces,
                 cfg,
                 pool,
                 workspaces: Mutex::new(Vec::new()),
@@ -93,9 +119,9 @@ impl BuiltinTagger {
     pub fn tag_bytes(&self, bytes: &[u8]) -> Result<Vec<Prediction>, VisionError> {
         let inner = &*self.inner;
         inner.pool.install(|| {
-            let input = preprocess::prepare(bytes, inner.cfg.max_pixels, &mut Resizer::new())?;
+            let (input, faces) = inner.prepare(bytes, &mut Resizer::new())?;
             let logits = inner.forward(&input).map_err(internal)?;
-            Ok(self.labels(&logits[0]))
+            Ok(self.labels(&logits[0], &faces))
         })
     }
 
@@ -109,13 +135,14 @@ impl BuiltinTagger {
         inner.pool.install(|| {
             let mut results = Vec::with_capacity(images.len());
             for group in images.chunks(window) {
-                let prepared: Vec<Result<Vec<f32>, VisionError>> = group
+                let prepared: Vec<Result<Prepared, VisionError>> = group
                     .par_iter()
-                    .map_init(Resizer::new, |r, b| {
-                        preprocess::prepare(b, inner.cfg.max_pixels, r)
-                    })
+                    .map_init(Resizer::new, |r, b| inner.prepare(b, r))
                     .collect();
-                let ok: Vec<&Vec<f32>> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
+                let ok: Vec<&Vec<f32>> = prepared
+                    .iter()
+                    .filter_map(|p| p.as_ref().ok().map(|(input, _)| input))
+                    .collect();
                 let per_batch = ok.len().div_ceil(threads).clamp(1, MAX_BATCH);
                 let logits: Vec<Result<Vec<Vec<f32>>, VisionError>> = ok
                     .par_chunks(per_batch)
@@ -134,11 +161,11 @@ impl BuiltinTagger {
                 }
                 let mut flat = flat.into_iter();
                 for p in prepared {
-                    results.push(p.and_then(|_| {
+                    results.push(p.and_then(|(_, faces)| {
                         let logits: Result<Vec<f32>, VisionError> = flat
                             .next()
                             .unwrap_or_else(|| Err(internal("missing batch output")));
-                        logits.map(|l| self.labels(&l))
+                        logits.map(|l| self.labels(&l, &faces))
                     }));
                 }
             }
@@ -157,9 +184,13 @@ impl BuiltinTagger {
         &self.inner.taxonomy.classes
     }
 
-    fn labels(&self, logits: &[f32]) -> Vec<Prediction> {
+    fn labels(&self, logits: &[f32], faces: &[Face]) -> Vec<Prediction> {
+        let inner = &*self.inner;
         let probs = softmax(logits);
-        labels::select(self.inner.taxonomy.scores(&probs), &self.inner.cfg)
+        let mut scores = inner.taxonomy.scores(&probs);
+        scores.extend(inner.scenes.scores(&probs));
+        let classified = labels::select(scores, &inner.cfg);
+        people::merge(classified, people::labels(faces, &inner.cfg), &inner.cfg)
     }
 }
 

@@ -133,8 +133,16 @@ fn auto_labels(labels: &[Label], manual: &[Label]) -> Vec<Label> {
             0.0
         };
         match out.iter_mut().find(|o| o.name == l.name) {
-            Some(o) => o.confidence = o.confidence.max(c),
-            None => out.push(Label::auto(l.name.clone(), c)),
+            // The higher confidence wins, with its boxes.
+            Some(o) if c > o.confidence => {
+                o.confidence = c;
+                o.boxes = l.boxes.clone();
+            }
+            Some(_) => {}
+            None => out.push(Label {
+                boxes: l.boxes.clone(),
+                ..Label::auto(l.name.clone(), c)
+            }),
         }
     }
     out
@@ -277,5 +285,27 @@ impl Catalog for DynamoCatalog {
         limit: usize,
     ) -> Result<Vec<TagCount>> {
         self.counts(owner, prefix, limit).await
+    }
+
+    #[tracing::instrument(skip_all, fields(image.id = %image.id), err)]
+    async fn put_record(&self, image: &Image) -> Result<bool> {
+        // A name twice keeps its first (most confident) label, as the SQL catalogs do.
+        let mut seen = std::collections::HashSet::new();
+        let mut labels: Vec<Label> = image
+            .labels
+            .iter()
+            .filter(|l| seen.insert(l.name.clone()))
+            .cloned()
+            .collect();
+        schema::sort_labels(&mut labels);
+        let img = Image {
+            labels,
+            ..image.clone()
+        };
+        // Only an absent id is written; `mutate` answers `Conflict` for another owner's.
+        self.mutate(&image.owner, &image.id, |cur| {
+            Ok(cur.is_none().then(|| Target::put(img.clone())))
+        })
+        .await
     }
 }

@@ -30,6 +30,8 @@ pub(super) const COUNT: &str = "n";
 /// Confidence attribute of `L#` items.
 pub(super) const CONF: &str = "c";
 pub(super) const CLAIM_SK: &str = "ID";
+/// Boxes attribute of a label in an image item's `labels` map (JSON array of `BBox`).
+pub(super) const BOXES: &str = "b";
 
 pub(super) fn owner_pk(o: &Owner) -> String {
     format!("O#{o}")
@@ -127,10 +129,16 @@ pub(super) fn image_item(img: &Image, ver: u64) -> Item {
         .labels
         .iter()
         .map(|l| {
-            let m = HashMap::from([
+            let mut m = HashMap::from([
                 (CONF.to_string(), conf(l.confidence)),
                 ("s".to_string(), s(l.source.as_str())),
             ]);
+            // Boxes (detector labels) as one JSON string attribute, absent when there are none:
+            // compact, and never queried inside DynamoDB.
+            if !l.boxes.is_empty() {
+                let json = serde_json::to_string(&l.boxes).expect("boxes serialise");
+                m.insert(BOXES.to_string(), s(json));
+            }
             (l.name.to_string(), AttributeValue::M(m))
         })
         .collect();
@@ -172,7 +180,10 @@ fn parse_labels(item: &Item) -> Result<Vec<Label>> {
                 name: TagName::parse(name).map_err(|_| corrupt("label name"))?,
                 confidence: get_n(l, CONF)?,
                 source: LabelSource::parse(get_s(l, "s")?).ok_or_else(|| corrupt("source"))?,
-                boxes: Vec::new(),
+                boxes: match opt_s(l, BOXES) {
+                    Some(json) => serde_json::from_str(&json).map_err(|_| corrupt("boxes"))?,
+                    None => Vec::new(),
+                },
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -239,6 +250,15 @@ mod tests {
             failure_reason: Some("boom".into()),
             labels: vec![
                 Label::manual(TagName::parse("pet").unwrap()),
+                Label {
+                    boxes: vec![imgtag_core::BBox {
+                        x: 0.1,
+                        y: 0.2,
+                        w: 0.3,
+                        h: 0.45,
+                    }],
+                    ..Label::auto(TagName::parse("face").unwrap(), 0.95)
+                },
                 Label::auto(TagName::parse("cat").unwrap(), 0.9),
                 Label::auto(TagName::parse("animal").unwrap(), 0.1 + 0.2),
             ],

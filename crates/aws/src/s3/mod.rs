@@ -269,6 +269,13 @@ impl BlobStore for S3BlobStore {
     fn uploads_bypass_app(&self) -> bool {
         true
     }
+
+    fn stored_object(&self, key: &BlobKey) -> Option<imgtag_core::StoredObject> {
+        Some(imgtag_core::StoredObject {
+            bucket: self.bucket.clone(),
+            key: key.as_str().to_owned(),
+        })
+    }
 }
 
 #[cfg(test)]

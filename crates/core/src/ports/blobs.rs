@@ -103,6 +103,14 @@ pub struct UploadForm {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Where an object lives in an S3-compatible bucket, for services that read it from there
+/// themselves (Rekognition takes an `S3Object` instead of the bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub bucket: String,
+    pub key: String,
+}
+
 /// Object storage.
 ///
 /// Contract:
@@ -141,6 +149,12 @@ pub trait BlobStore: Send + Sync {
     /// application must learn of the upload itself (see `App::ingest_upload`).
     fn uploads_bypass_app(&self) -> bool {
         false
+    }
+    /// The bucket and key `key` is stored at, when other services can read it there (S3);
+    /// `None` (the default) when only this store can (files on disk).
+    fn stored_object(&self, key: &BlobKey) -> Option<StoredObject> {
+        let _ = key;
+        None
     }
 }
 

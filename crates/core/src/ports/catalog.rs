@@ -92,6 +92,12 @@ pub struct TagCount {
 /// - `tag_counts` counts, per tag, the owner's images carrying it, exactly, at all times (no tag
 ///   with count 0 is ever returned), ordered by count descending then name ascending; `prefix`
 ///   filters names starting with it.
+/// - `put_record` (`imgtag migrate`) stores a complete image as is: same id, owner, file
+///   metadata, status and failure reason, `created_at` and `updated_at` (to the millisecond at
+///   least), and every label with its source, confidence and boxes, in one atomic write that
+///   moves tag counts with it. Returns `true` when stored, `false` when the owner already has an
+///   image with that id (nothing is changed, so a re-run is harmless); an id held by another
+///   owner MUST give `Conflict`. The default gives `Invalid` code `unsupported`.
 #[async_trait]
 pub trait Catalog: Send + Sync {
     async fn upsert_image(&self, image: &NewImage) -> Result<()>;
@@ -110,6 +116,13 @@ pub trait Catalog: Send + Sync {
         prefix: Option<&str>,
         limit: usize,
     ) -> Result<Vec<TagCount>>;
+    async fn put_record(&self, image: &Image) -> Result<bool> {
+        let _ = image;
+        Err(Error::invalid(
+            "unsupported",
+            "this catalog backend cannot import images as they are",
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::domain::{BBox, TagName};
+use crate::ports::StoredObject;
 
 /// One label proposed by a tagger.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +43,11 @@ pub enum TagError {
 /// - MUST return predictions with `confidence` in [0, 1], unique names, highest confidence first,
 ///   already filtered by the tagger's own floor / top-k settings.
 /// - MUST return [`TagError::BadImage`] for input that can never be tagged, and
-///   [`TagError::Unavailable`] only for failures a retry may fix.
+///   [`TagError::Unavailable`] only for failures a retry may fix. A remote tagger whose
+///   credentials are refused returns `BadImage` with a reason naming the fix (retrying cannot
+///   help; `retag` once the key is fixed).
+/// - `tag_stored` MUST label the same image as `tag(image)`; a tagger that can read the stored
+///   object itself (Rekognition from S3) MAY use `stored` instead of sending the bytes.
 /// - MUST be deterministic for a given input and configuration (re-tagging is idempotent).
 /// - MUST NOT block the async runtime: CPU-heavy work goes to a blocking thread.
 #[async_trait]
@@ -50,4 +55,14 @@ pub trait Tagger: Send + Sync {
     /// Short name for logs and metrics ("builtin", "clarifai", ...).
     fn name(&self) -> &str;
     async fn tag(&self, image: Bytes) -> Result<Vec<Prediction>, TagError>;
+    /// Like [`Tagger::tag`], with where the bytes are stored when the blob store can say
+    /// ([`crate::BlobStore::stored_object`]). The tagging job calls this one.
+    async fn tag_stored(
+        &self,
+        image: Bytes,
+        stored: Option<&StoredObject>,
+    ) -> Result<Vec<Prediction>, TagError> {
+        let _ = stored;
+        self.tag(image).await
+    }
 }

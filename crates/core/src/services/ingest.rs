@@ -13,7 +13,8 @@ use futures::StreamExt;
 use super::inspect::inspect;
 use super::worker::JobRun;
 use super::App;
-use crate::domain::{Image, ImageId, Owner};
+use super::TagOutcome;
+use crate::domain::{Image, ImageId, ImageStatus, Owner};
 use crate::error::{Error, Result};
 use crate::ports::{BlobKey, ClaimedJob, Job};
 
@@ -135,6 +136,69 @@ impl App {
             }
         }
         Ok(JobRun::Finished)
+    }
+}
+
+/// What [`App::ingest_event`] did with one stored object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventOutcome {
+    /// Recorded (if new) and tagged in this call, with this many auto labels.
+    Tagged(usize),
+    /// Already tagged or failed: a redelivered event, nothing redone.
+    AlreadyDone,
+    /// Tagging marked the image `failed` for good (bad image, missing file).
+    Failed(String),
+    /// Not an acceptable image: deleted, nothing recorded.
+    Rejected(String),
+    /// No such object (deleted since the event was sent): nothing recorded.
+    Missing,
+    /// The image was deleted while this ran.
+    Gone,
+}
+
+impl App {
+    /// The event-driven path (S3 `ObjectCreated` → SQS → a Lambda function, where no worker
+    /// drains the job queue): records the upload if new, then tags it at once while it is
+    /// `pending`. Idempotent: an image already tagged or failed is left alone. `Err` is
+    /// transient: the event should be delivered again.
+    #[tracing::instrument(skip_all, fields(key = %key), err)]
+    pub async fn ingest_event(&self, key: &BlobKey) -> Result<EventOutcome> {
+        let (owner, id) = key
+            .image_parts()
+            .ok_or_else(|| Error::invalid("invalid-key", "not an image upload key"))?;
+        match self.ingest_upload(key, "").await? {
+            IngestOutcome::NotYetUploaded => return Ok(EventOutcome::Missing),
+            IngestOutcome::Rejected(reason) => return Ok(EventOutcome::Rejected(reason)),
+            IngestOutcome::Recorded(_) | IngestOutcome::AlreadyKnown => {}
+        }
+        let Some(image) = self.catalog.get_image(&owner, &id).await? else {
+            return Ok(EventOutcome::Gone);
+        };
+        if image.status != ImageStatus::Pending {
+            return Ok(EventOutcome::AlreadyDone);
+        }
+        Ok(match self.tag_image(&owner, &id).await? {
+            TagOutcome::Tagged(n) => EventOutcome::Tagged(n),
+            TagOutcome::Failed(reason) => EventOutcome::Failed(reason),
+            TagOutcome::Gone => EventOutcome::Gone,
+        })
+    }
+
+    /// The last delivery of an event failed with `error`: marks the image `failed` with the
+    /// reason, so its owner sees why instead of a `pending` image forever. An image that is
+    /// not `pending` keeps its state. `false` when nothing was marked (nothing recorded).
+    pub async fn give_up_event(&self, key: &BlobKey, attempts: u32, error: &str) -> Result<bool> {
+        let Some((owner, id)) = key.image_parts() else {
+            return Ok(false);
+        };
+        match self.catalog.get_image(&owner, &id).await? {
+            Some(image) if image.status == ImageStatus::Pending => {
+                let reason = format!("tagging failed after {attempts} attempts: {error}");
+                tracing::warn!(%reason, image = %id, "giving up on the upload event");
+                self.catalog.mark_failed(&owner, &id, &reason).await
+            }
+            _ => Ok(false),
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use crate::ports::{Accounts, BlobStore, Catalog, JobQueue, Tagger, Thumbnailer};
 
 pub use admin::Imported;
 pub use images::ListParams;
-pub use ingest::IngestOutcome;
+pub use ingest::{EventOutcome, IngestOutcome};
 pub use labels::LabelPolicy;
 pub use tagging::TagOutcome;
 pub use upload::{UploadLimits, UploadTicket};

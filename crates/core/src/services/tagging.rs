@@ -34,7 +34,9 @@ impl App {
             }
             Err(e) => return Err(e),
         };
-        match self.tagger.tag(bytes.clone()).await {
+        // Lets a tagger that reads the bucket itself (Rekognition) skip sending the bytes.
+        let stored = self.blobs.stored_object(&image.blob_key);
+        match self.tagger.tag_stored(bytes.clone(), stored.as_ref()).await {
             Ok(predictions) => {
                 // Before the labels: once an image reads `tagged`, its thumbnails exist.
                 self.make_thumbnails(owner, id, &bytes).await?;

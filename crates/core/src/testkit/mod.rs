@@ -28,6 +28,7 @@ use futures::FutureExt;
 
 pub mod accounts;
 mod accounts_admin;
+pub mod accounts_migrate;
 pub mod blobs;
 pub mod catalog;
 pub mod queue;

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{accounts, docs, files, images, meta, tags, upload};
 use crate::error::ErrorBody;
-use crate::views::{ImageList, ImageView, LabelView, Message, SessionView};
+use crate::views::{BoxView, ImageList, ImageView, LabelView, Message, SessionView};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,7 +30,7 @@ use crate::views::{ImageList, ImageView, LabelView, Message, SessionView};
         crate::web::page, crate::web::asset,
     ),
     components(schemas(
-        ErrorBody, Message, SessionView, ImageView, LabelView, ImageList, tags::TagList,
+        ErrorBody, Message, SessionView, ImageView, LabelView, BoxView, ImageList, tags::TagList,
         accounts::Credentials, accounts::RefreshBody,
         upload::UploadRequest, upload::UploadTicket, upload::FormConfig, upload::UploadForm,
     )),

@@ -2,6 +2,7 @@
 //! starts a private cluster): the port conformance suites, then what only a database shared
 //! by several instances promises. One test binary (modules below) so the crate links once.
 
+mod accounts;
 mod conformance;
 mod instances;
 

@@ -4,6 +4,10 @@
 mod context;
 mod import;
 mod jobs;
+mod migrate;
+mod migrate_copy;
+mod migrate_open;
+mod migrate_verify;
 mod progress;
 mod retag;
 mod user;
@@ -60,6 +64,9 @@ enum Command {
     Import(import::ImportArgs),
     /// Tag stored images again, e.g. after changing the label policy.
     Retag(retag::RetagArgs),
+    /// Copy accounts, images, labels and pending work to another setup (e.g. a data folder
+    /// to PostgreSQL + S3), then check the counts; resumable, the source is only read.
+    Migrate(migrate::MigrateArgs),
     /// Manage accounts.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -108,7 +115,13 @@ pub fn main() -> ExitCode {
             config,
         }) => match Config::load(config.as_deref(), &Overrides::default()) {
             Ok(cfg) => {
-                let TaggerConfig::Builtin(tagger) = cfg.tagger;
+                // Remote taggers need the server's secrets and wiring; `tag` is the offline tool.
+                let TaggerConfig::Builtin(tagger) = cfg.tagger else {
+                    return fail(anyhow::anyhow!(
+                        "`imgtag tag` runs the built-in model only; the config's [tagger] type \
+                         is a remote tagger (use `imgtag serve`, or type = \"builtin\")"
+                    ));
+                };
                 let code = imgtag_vision::cli::run_tag(&files, json, tagger, &cfg.app.labels);
                 ExitCode::from(code.clamp(0, 255) as u8)
             }
@@ -134,6 +147,7 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Import(args)) => block_on(import::run(args)),
         Some(Command::Retag(args)) => block_on(retag::run(args)),
+        Some(Command::Migrate(args)) => block_on(migrate::run(args)),
         Some(Command::User(cmd)) => block_on(async { user::run(cmd).await.map(|()| true) }),
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),

@@ -47,14 +47,24 @@ impl AwsConfig {
 }
 
 /// Where image files live.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum BlobsConfig {
-    /// Files under `<data_dir>/blobs`, uploads and downloads through this server.
-    #[default]
-    Local,
+    /// Files in a folder, uploads and downloads through this server.
+    Local {
+        /// Default `<data_dir>/blobs`. Several instances behind a load balancer point this at
+        /// one shared folder (NFS, a shared volume).
+        #[serde(default)]
+        dir: Option<PathBuf>,
+    },
     /// An S3 bucket; clients upload and download straight from it with pre-signed requests.
     S3(S3Config),
+}
+
+impl Default for BlobsConfig {
+    fn default() -> Self {
+        BlobsConfig::Local { dir: None }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -79,6 +89,9 @@ pub enum CatalogConfig {
     Dynamodb(DynamoConfig),
     /// A PostgreSQL database, shared by several instances.
     Postgres(PostgresConfig),
+    /// An OpenSearch 2.x / Elasticsearch 8.x index (the `opensearch` cargo feature).
+    #[serde(alias = "elasticsearch")]
+    Opensearch(crate::opensearch_wiring::OpenSearchSection),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +113,67 @@ pub enum AccountsBackend {
     Local(AccountsConfig),
     /// A Cognito user pool.
     Cognito(CognitoConfig),
+    /// Accounts in PostgreSQL, shared by several instances, with the JWT signing key and the
+    /// URL-signing secret stored there too (so every instance signs with the same keys).
+    Postgres(PgAccountsConfig),
+}
+
+/// `[accounts] type = "postgres"`: the connection (a catalog or queue with the same `url` and
+/// `schema` shares its pool) and the local accounts' settings.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PgAccountsConfig {
+    pub url: String,
+    pub schema: Option<String>,
+    #[serde(default = "default_pg_max_connections")]
+    pub max_connections: u32,
+    #[serde(default = "default_pg_acquire_timeout_secs")]
+    pub acquire_timeout_secs: u64,
+    #[serde(default = "default_min_password_len")]
+    pub min_password_len: usize,
+    #[serde(default = "default_token_ttl_secs")]
+    pub token_ttl_secs: u64,
+    #[serde(default = "default_refresh_ttl_secs")]
+    pub refresh_ttl_secs: u64,
+}
+
+fn default_token_ttl_secs() -> u64 {
+    AccountsConfig::default().token_ttl_secs
+}
+
+fn default_refresh_ttl_secs() -> u64 {
+    AccountsConfig::default().refresh_ttl_secs
+}
+
+impl PgAccountsConfig {
+    /// The connection part.
+    pub fn postgres(&self) -> PostgresConfig {
+        PostgresConfig {
+            url: self.url.clone(),
+            schema: self.schema.clone(),
+            max_connections: self.max_connections,
+            acquire_timeout_secs: self.acquire_timeout_secs,
+        }
+    }
+
+    /// The accounts part.
+    pub fn accounts(&self) -> AccountsConfig {
+        AccountsConfig {
+            min_password_len: self.min_password_len,
+            token_ttl_secs: self.token_ttl_secs,
+            refresh_ttl_secs: self.refresh_ttl_secs,
+        }
+    }
+}
+
+// The URL may carry a password: never print it.
+impl std::fmt::Debug for PgAccountsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgAccountsConfig")
+            .field("postgres", &self.postgres())
+            .field("accounts", &self.accounts())
+            .finish()
+    }
 }
 
 impl Default for AccountsBackend {
@@ -272,7 +346,7 @@ mod tests {
     #[test]
     fn the_embedded_adapters_are_the_default() {
         let c = load("").unwrap();
-        assert!(matches!(c.blobs, BlobsConfig::Local));
+        assert!(matches!(c.blobs, BlobsConfig::Local { dir: None }));
         assert!(matches!(c.catalog, CatalogConfig::Sqlite));
         assert!(matches!(c.accounts, AccountsBackend::Local(_)));
         assert!(matches!(c.secrets, SecretsConfig::Env { .. }));
@@ -360,6 +434,49 @@ region = "us-east-2"
     }
 
     #[test]
+    fn scale_out_sections_parse() {
+        let c = load(
+            r#"
+[blobs]
+type = "local"
+dir = "/shared/blobs"
+[accounts]
+type = "postgres"
+url = "postgres://imgtag:pw-7qx@db:5432/imgtag"
+schema = "imgtag"
+min_password_len = 10
+"#,
+        )
+        .unwrap();
+        match &c.blobs {
+            BlobsConfig::Local { dir } => {
+                assert_eq!(dir.as_deref(), Some(Path::new("/shared/blobs")))
+            }
+            other => panic!("{other:?}"),
+        }
+        match &c.accounts {
+            AccountsBackend::Postgres(p) => {
+                assert_eq!(p.accounts().min_password_len, 10);
+                assert_eq!(p.accounts().token_ttl_secs, 3600);
+                assert_eq!(p.postgres().schema.as_deref(), Some("imgtag"));
+                assert_eq!(p.postgres().max_connections, 10);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            !format!("{c:?}").contains("pw-7qx"),
+            "the password stays out of logs"
+        );
+        for bad in [
+            "[blobs]\ntype = \"local\"\ndri = \"/x\"\n",
+            "[accounts]\ntype = \"postgres\"\n", // no url
+            "[accounts]\ntype = \"postgres\"\nurl = \"x\"\nclient_id = \"c\"\n",
+        ] {
+            assert!(load(bad).is_err(), "accepted: {bad}");
+        }
+    }
+
+    #[test]
     fn environment_variables_select_adapters_too() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("IMGTAG__BLOBS__TYPE", "s3");
@@ -398,6 +515,31 @@ mod readme {
             assert!(matches!(c.catalog, super::CatalogConfig::Dynamodb(_)));
             assert!(matches!(c.accounts, super::AccountsBackend::Cognito(_)));
             assert!(matches!(c.secrets, super::SecretsConfig::Ssm { .. }));
+            Ok(())
+        });
+    }
+
+    /// The example in the README's "Scaling out" section is a working configuration.
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn the_readme_scaling_out_example_parses() {
+        let readme = include_str!("../../../../README.md");
+        let toml = readme
+            .split("## Scaling out")
+            .nth(1)
+            .and_then(|s| s.split("```toml\n").nth(1))
+            .and_then(|rest| rest.split("```").next())
+            .expect("README has a scaling-out TOML example");
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", toml)?;
+            let c = Config::load(Some(Path::new("c.toml")), &Overrides::default()).unwrap();
+            assert!(matches!(
+                c.blobs,
+                super::BlobsConfig::Local { dir: Some(_) }
+            ));
+            assert!(matches!(c.catalog, super::CatalogConfig::Postgres(_)));
+            assert!(matches!(c.queue, super::QueueConfig::Postgres(_)));
+            assert!(matches!(c.accounts, super::AccountsBackend::Postgres(_)));
             Ok(())
         });
     }

@@ -8,10 +8,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+mod boxes;
+mod import;
 mod labels;
 mod queries;
 mod records;
 
+use boxes::*;
+use import::*;
 use labels::*;
 use queries::*;
 use records::*;
@@ -55,6 +59,9 @@ pub fn all() -> Vec<Check<dyn Catalog>> {
         counts_order_limit_and_prefix,
         delete_removes_image_and_labels,
         find_by_sha256_per_owner,
+        put_record_keeps_everything,
+        put_record_again_changes_nothing,
+        label_boxes_round_trip,
     ]
 }
 

@@ -1,0 +1,70 @@
+//! Tag-quality harness for `bench/quality`: runs the built-in tagger over a labelled set of photos
+//! and prints, per photo, the tags it gave, the expected concepts it missed and the wrong ones it
+//! gave; then the hit rate (expected concepts found / expected) and the wrong-tag rate (wrong
+//! concepts given / wrong concepts listed).
+//!
+//! ```text
+//! cargo run --release -p imgtag-vision --example quality -- bench/quality.tsv IMAGE_DIR
+//! ```
+//! The set file has `file \t expected,... \t wrong,...` lines (`#` comments); an expected entry
+//! may list alternatives as `a|b` (either counts as a hit).
+
+use std::path::Path;
+
+use imgtag_vision::{BuiltinConfig, BuiltinTagger};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    anyhow::ensure!(args.len() == 2, "usage: quality SET.tsv IMAGE_DIR");
+    let set = std::fs::read_to_string(&args[0])?;
+    let dir = Path::new(&args[1]);
+    let tagger = BuiltinTagger::load(BuiltinConfig::default())?;
+    let (mut expected, mut hits, mut listed_wrong, mut given_wrong) = (0usize, 0usize, 0, 0);
+    for line in set
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let cols: Vec<&str> = line.split('\t').collect();
+        anyhow::ensure!(
+            cols.len() == 3,
+            "bad line (want 3 tab-separated columns): {line}"
+        );
+        let bytes = std::fs::read(dir.join(cols[0]))?;
+        let tags = tagger.tag_bytes(&bytes)?;
+        let names: Vec<&str> = tags.iter().map(|p| p.name.as_str()).collect();
+        let mut missed = Vec::new();
+        for want in cols[1].split(',').filter(|s| !s.is_empty()) {
+            expected += 1;
+            if want.split('|').any(|alt| names.contains(&alt)) {
+                hits += 1;
+            } else {
+                missed.push(want);
+            }
+        }
+        let mut wrong = Vec::new();
+        for bad in cols[2].split(',').filter(|s| !s.is_empty()) {
+            listed_wrong += 1;
+            if names.contains(&bad) {
+                given_wrong += 1;
+                wrong.push(bad);
+            }
+        }
+        let shown: Vec<String> = tags
+            .iter()
+            .map(|p| format!("{} {:.2}", p.name.as_str(), p.confidence))
+            .collect();
+        println!("{}\n  tags:   {}", cols[0], shown.join(", "));
+        println!(
+            "  missed: {}\n  wrong:  {}",
+            missed.join(", "),
+            wrong.join(", ")
+        );
+    }
+    let rate = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    println!(
+        "hit rate {:.3} ({hits}/{expected})  wrong-tag rate {:.3} ({given_wrong}/{listed_wrong})",
+        rate(hits, expected),
+        rate(given_wrong, listed_wrong)
+    );
+    Ok(())
+}

@@ -88,6 +88,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE labels ADD COLUMN boxes TEXT;
     "#,
+    // 4: sign-in failures are pruned by age on every failure.
+    r#"
+    CREATE INDEX signin_failures_last ON signin_failures (last_failure_at);
+    "#,
 ];
 
 /// Fails unless the schema is exactly this build's (a database opened read-only cannot be

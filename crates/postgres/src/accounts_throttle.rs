@@ -1,8 +1,9 @@
 //! Sign-in throttling per username on PostgreSQL, shared by every instance: the same policy
-//! as the embedded adapter ([`imgtag_local::throttle`]), with the database's clock.
+//! as the embedded adapter ([`imgtag_local::throttle`]), with the database's clock: failures
+//! are forgotten after [`FORGET_AFTER_SECS`], pruned on every failure.
 
 use imgtag_core::Result;
-use imgtag_local::throttle::wait_secs;
+use imgtag_local::throttle::{wait_secs, FORGET_AFTER_SECS};
 use sqlx::PgPool;
 
 use crate::db::db_err;
@@ -27,6 +28,13 @@ pub(crate) async fn check(pool: &PgPool, user: &str) -> Result<Option<u64>> {
 }
 
 pub(crate) async fn record_failure(pool: &PgPool, user: &str) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM signin_failures WHERE last_failure_at < now() - make_interval(secs => $1)",
+    )
+    .bind(FORGET_AFTER_SECS as f64)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
     sqlx::query(
         "INSERT INTO signin_failures (username_lower, failures, last_failure_at)
          VALUES ($1, 1, now())

@@ -136,3 +136,35 @@ async fn export_and_import_move_accounts() {
     ));
     schemas.cleanup().await;
 }
+
+/// Failed sign-ins are forgotten after a day, pruned on every failure: a spray of made-up
+/// usernames cannot grow the table for ever, and an old streak does not make the next typo wait.
+#[tokio::test]
+async fn old_signin_failures_are_pruned() {
+    let Some(url) = pg_url() else { return };
+    let schemas = Schemas::new(&url);
+    let db = schemas.fresh().await;
+    let a = accounts(&db).await;
+    sqlx::query(
+        "INSERT INTO signin_failures VALUES
+            ('sprayed', 9, now() - interval '25 hours'),
+            ('maya', 12, now() - interval '25 hours'),
+            ('recent', 7, now() - interval '1 hour')",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    a.sign_up("Maya", PASSWORD).await.unwrap();
+    let wrong = a.sign_in("maya", "not the password").await;
+    assert!(matches!(wrong, Err(Error::BadCredentials(_))), "{wrong:?}");
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT username_lower, failures FROM signin_failures ORDER BY 1")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    let rows: Vec<(&str, i64)> = rows.iter().map(|(u, n)| (u.as_str(), *n)).collect();
+    assert_eq!(rows, [("maya", 1), ("recent", 7)]);
+    // One fresh failure: no wait.
+    a.sign_in("maya", PASSWORD).await.unwrap();
+    schemas.cleanup().await;
+}

@@ -16,7 +16,8 @@
 //! parent concepts (`models/scenes.tsv`).
 //!
 //! With [`BuiltinConfig::faces`] (default on), MediaPipe BlazeFace (also embedded, also pure Rust)
-//! runs on the same decoded photo, on the whole frame and four overlapping tiles; its faces become
+//! runs on the same decoded photo: on the whole frame, and on four overlapping tiles only when that
+//! pass hints at faces too small to confirm; its faces become
 //! `face`/`person` (with boxes), `people`, `group` and `portrait` tags, added to the classifier's
 //! top-k.
 

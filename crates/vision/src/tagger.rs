@@ -46,7 +46,9 @@ impl Inner {
         let img = preprocess::decode(bytes, self.cfg.max_pixels, preprocess::min_decode_side())?;
         let input = preprocess::classify_input(&img, resizer)?;
         let faces = match &self.faces {
-            Some(d) => d.detect(&img, resizer).map_err(internal)?,
+            Some(d) => d
+                .detect(&img, resizer, self.cfg.face_min_confidence)
+                .map_err(internal)?,
             None => Vec::new(),
         };
         Ok((input, faces))

@@ -46,14 +46,30 @@ const IOU_SAME: f32 = 0.3;
 
 /// Decodes image `i` of a batch: every anchor scoring at least `threshold`, in input fractions.
 pub fn decode(raw: &super::net::RawOutput, i: usize, threshold: f32) -> Vec<Detection> {
+    decode_layers(raw, i, threshold, 2)
+}
+
+/// Like [`decode`], over the 16x16 grid only: its anchors are the ones that see the smallest
+/// faces (8-pixel stride).
+pub fn decode_fine(raw: &super::net::RawOutput, i: usize, threshold: f32) -> Vec<Detection> {
+    decode_layers(raw, i, threshold, 1)
+}
+
+fn decode_layers(
+    raw: &super::net::RawOutput,
+    i: usize,
+    threshold: f32,
+    layers: usize,
+) -> Vec<Detection> {
     let mut out = Vec::new();
     // 16x16 cells of 2 anchors (8-pixel stride), then 8x8 cells of 6 (16-pixel stride).
+    let count = layers;
     let layers = [
         (16usize, 2usize, &raw.scores16, &raw.boxes16),
         (8, 6, &raw.scores8, &raw.boxes8),
     ];
     let scale = 1.0 / SIDE as f32;
-    for (cells, per, scores, boxes) in layers {
+    for (cells, per, scores, boxes) in layers.into_iter().take(count) {
         let count = cells * cells * per;
         let scores = &scores[i * count..][..count];
         let boxes = &boxes[i * count * 16..][..count * 16];

@@ -8,6 +8,7 @@ pub mod dynamo;
 pub mod rekognition;
 pub mod s3;
 pub mod secrets;
+pub mod sqs;
 #[doc(hidden)]
 pub mod testing;
 

@@ -1,11 +1,13 @@
 //! imgtag on AWS Lambda. One `bootstrap` binary serves three functions, picked by
 //! `IMGTAG_LAMBDA_HANDLER`: `api` (the axum Router behind API Gateway), `tagging` (S3
-//! `ObjectCreated` notifications delivered through SQS) and `presignup` (the Cognito trigger).
+//! `ObjectCreated` notifications delivered through SQS, and the jobs of the SQS job queue) and
+//! `presignup` (the Cognito trigger).
 //! The handlers are plain async functions so tests drive them with real event shapes, no
 //! Lambda runtime needed.
 #![forbid(unsafe_code)]
 
 pub mod api;
+mod jobs;
 pub mod presignup;
 pub mod tagging;
 

@@ -1,13 +1,14 @@
-//! The tagging function: S3 `ObjectCreated` notifications delivered in SQS batches. Every S3
-//! record of every message is recorded and tagged ([`App::ingest_event`], idempotent, so a
-//! redelivered message changes nothing). A message that fails transiently is reported in
-//! `batchItemFailures`, so SQS redelivers only that one; on its last attempt (receive count
-//! at `app.max_attempts`, the queue's `maxReceiveCount`) the image is marked `failed` with the
-//! reason instead, and the message is dropped.
+//! The tagging function: SQS batches from two queues. S3 `ObjectCreated` notifications: every
+//! S3 record of every message is recorded and tagged ([`App::ingest_event`], idempotent, so a
+//! redelivered message changes nothing). Jobs (a JSON [`Job`] body, from the job queue that
+//! `POST /images/{id}/retag` sends to): run by [`crate::jobs`]. A message that fails
+//! transiently is reported in `batchItemFailures`, so SQS redelivers only that one; on its
+//! last attempt (receive count at `app.max_attempts`, the queues' `maxReceiveCount`) the image
+//! is marked `failed` with the reason instead, and the message is dropped.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use imgtag_core::services::{App, EventOutcome};
-use imgtag_core::BlobKey;
+use imgtag_core::{BlobKey, Job};
 use lambda_runtime::{Error, LambdaEvent};
 
 /// Handles one SQS batch; never fails as a whole, so good messages are not redelivered.
@@ -33,6 +34,11 @@ async fn handle_message(app: &App, message: &SqsMessage) -> Result<(), String> {
     // S3 sends this once when a notification is configured; there is nothing to ingest.
     if value.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
         return Ok(());
+    }
+    // Jobs are internally tagged by `type`; S3 notifications have `Records` instead.
+    if value.get("type").is_some() {
+        let job: Job = serde_json::from_value(value).map_err(|e| format!("not a job: {e}"))?;
+        return crate::jobs::run(app, job, receive_count(message)).await;
     }
     // Only the fields read below: `aws_lambda_events::s3::S3Event` insists on fields that
     // emulators (moto) leave out, such as `userIdentity`.

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use imgtag_core::{Accounts, BlobStore, Catalog, Secrets};
+use imgtag_core::{Accounts, BlobStore, Catalog, JobQueue, Secrets};
 
-use crate::config::{AwsConfig, CognitoConfig, DynamoConfig, S3Config, SecretsConfig};
+use crate::config::{AwsConfig, CognitoConfig, DynamoConfig, S3Config, SecretsConfig, SqsConfig};
 
 #[cfg(feature = "aws")]
 mod enabled {
@@ -15,6 +15,7 @@ mod enabled {
     use imgtag_aws::dynamo::DynamoCatalog;
     use imgtag_aws::s3::S3BlobStore;
     use imgtag_aws::secrets::{SecretsManagerSecrets, SsmSecrets};
+    use imgtag_aws::sqs::SqsQueue;
     use imgtag_aws::AwsOptions;
 
     async fn sdk(
@@ -54,6 +55,11 @@ mod enabled {
                 .with_context(|| format!("creating DynamoDB table {}", c.table))?;
         }
         Ok(Arc::new(catalog))
+    }
+
+    pub async fn sqs(shared: &AwsConfig, c: &SqsConfig) -> anyhow::Result<Arc<dyn JobQueue>> {
+        let config = sdk(shared, &c.region, &c.endpoint_url).await;
+        Ok(Arc::new(SqsQueue::new(&config, c.url.clone())))
     }
 
     pub async fn cognito(
@@ -122,6 +128,10 @@ mod disabled {
         Err(missing("catalog.type = \"dynamodb\""))
     }
 
+    pub async fn sqs(_: &AwsConfig, _: &SqsConfig) -> anyhow::Result<Arc<dyn JobQueue>> {
+        Err(missing("queue.type = \"sqs\""))
+    }
+
     pub async fn cognito(_: &AwsConfig, _: &CognitoConfig) -> anyhow::Result<Arc<dyn Accounts>> {
         Err(missing("accounts.type = \"cognito\""))
     }
@@ -158,6 +168,24 @@ mod tests {
             Err(e) => e.to_string(),
         };
         assert!(err.contains("blobs.type = \"s3\""), "{err}");
+        assert!(err.contains("--features aws"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_sqs_queue_without_the_feature_says_how_to_get_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.server.data_dir = dir.path().to_path_buf();
+        config.queue = crate::config::QueueConfig::Sqs(crate::config::SqsConfig {
+            url: "https://sqs.eu-west-1.amazonaws.com/1/jobs.fifo".into(),
+            region: None,
+            endpoint_url: None,
+        });
+        let err = match crate::build_state(&config, "http://x").await {
+            Ok(_) => panic!("built without the aws feature"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("queue.type = \"sqs\""), "{err}");
         assert!(err.contains("--features aws"), "{err}");
     }
 }

@@ -31,7 +31,7 @@ pub struct Config {
     /// The image index (`type = "sqlite"` or `"dynamodb"`).
     #[serde(deserialize_with = "backends::catalog_section")]
     pub catalog: CatalogConfig,
-    /// The job queue (`type = "sqlite"` or `"postgres"`).
+    /// The job queue (`type = "sqlite"`, `"postgres"` or `"sqs"`).
     #[serde(deserialize_with = "backends::queue_section")]
     pub queue: QueueConfig,
     /// Where secrets such as API keys come from (`type = "env"`, `"dir"`, `"ssm"`,

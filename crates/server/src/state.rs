@@ -18,6 +18,8 @@ use crate::config::{
 };
 use crate::postgres_wiring as pg;
 
+/// The built-in tagger, loaded on its first image.
+mod lazy_tagger;
 /// `[tagger]` → the `Tagger` port (remote taggers behind their cargo features).
 mod taggers;
 
@@ -64,6 +66,7 @@ pub async fn build_state(config: &Config, public_url: &str) -> anyhow::Result<Ap
     let queue: Arc<dyn JobQueue> = match &config.queue {
         QueueConfig::Sqlite => Arc::new(db.queue()),
         QueueConfig::Postgres(c) => pools.queue(c).await?,
+        QueueConfig::Sqs(c) => aws::sqs(&config.aws, c).await?,
     };
     let app = App::new(catalog, blobs, queue, tagger, accounts, config.app.clone())
         .with_thumbnailer(Arc::new(crate::thumbs::ImageThumbnailer));

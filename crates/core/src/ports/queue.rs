@@ -49,10 +49,13 @@ pub struct ClaimedJob {
 ///
 /// Contract (checked by `testkit::queue`):
 /// - `enqueue` is durable once it returns `Ok`. Enqueueing a job whose key equals a job that is
-///   waiting (not yet claimed) adds nothing.
+///   waiting (not yet claimed) adds nothing. (Or, where the service cannot know what waits:
+///   every enqueue is kept and equal jobs run one after another, see
+///   `testkit::queue::Duplicates`; job handlers are idempotent either way.)
 /// - `claim` hands out the oldest due job to exactly one caller, incrementing its attempt count,
-///   and leases it for `lease`; a job whose lease expired without `complete`/`retry`/`fail` is
-///   claimable again (a crashed worker loses no job). Returns `None` when no job is due.
+///   and leases it for `lease` (or longer: SQS rounds up to whole seconds); a job whose lease
+///   expired without `complete`/`retry`/`fail` is claimable again (a crashed worker loses no
+///   job). Returns `None` when no job is due.
 /// - `complete` removes the job. `retry` makes it due again after `delay`. `fail` removes it from
 ///   the queue and records the error (dead letter). All three are no-ops on unknown ids.
 /// - `recover` makes every job leased by an earlier run of this same process claimable at once

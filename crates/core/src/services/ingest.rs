@@ -64,6 +64,16 @@ impl App {
     /// `Err` is a transient failure (storage or catalog unreachable).
     #[tracing::instrument(skip_all, fields(key = %key), err)]
     pub async fn ingest_upload(&self, key: &BlobKey, name: &str) -> Result<IngestOutcome> {
+        self.ingest_upload_then(key, name, true).await
+    }
+
+    /// [`App::ingest_upload`]; `enqueue_tagging` false when the caller tags the image itself.
+    async fn ingest_upload_then(
+        &self,
+        key: &BlobKey,
+        name: &str,
+        enqueue_tagging: bool,
+    ) -> Result<IngestOutcome> {
         let (owner, id) = key
             .image_parts()
             .ok_or_else(|| Error::invalid("invalid-key", "not an image upload key"))?;
@@ -95,7 +105,9 @@ impl App {
                 "reading the upload failed: {e}"
             )));
         }
-        let image = self.record_upload(key, &owner, &id, name, report).await?;
+        let image = self
+            .record_upload(key, &owner, &id, name, report, enqueue_tagging)
+            .await?;
         tracing::info!("direct upload recorded");
         Ok(IngestOutcome::Recorded(Box::new(image)))
     }
@@ -166,7 +178,9 @@ impl App {
         let (owner, id) = key
             .image_parts()
             .ok_or_else(|| Error::invalid("invalid-key", "not an image upload key"))?;
-        match self.ingest_upload(key, "").await? {
+        // Tagged right below (and again on a redelivered event while still `pending`): a
+        // tagging job as well would only run the tagger a second time.
+        match self.ingest_upload_then(key, "", false).await? {
             IngestOutcome::NotYetUploaded => return Ok(EventOutcome::Missing),
             IngestOutcome::Rejected(reason) => return Ok(EventOutcome::Rejected(reason)),
             IngestOutcome::Recorded(_) | IngestOutcome::AlreadyKnown => {}

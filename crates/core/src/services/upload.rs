@@ -81,10 +81,12 @@ impl App {
             return Err(rejected);
         }
         put?;
-        self.record_upload(key, &owner, &id, name, report).await
+        self.record_upload(key, &owner, &id, name, report, true)
+            .await
     }
 
-    /// Records an inspected, stored upload as `pending` and enqueues its tagging.
+    /// Records an inspected, stored upload as `pending` and, if `enqueue_tagging`, enqueues
+    /// its tagging.
     pub(super) async fn record_upload(
         &self,
         key: &BlobKey,
@@ -92,6 +94,7 @@ impl App {
         id: &ImageId,
         name: &str,
         report: Inspection,
+        enqueue_tagging: bool,
     ) -> Result<Image> {
         let format = report
             .format
@@ -110,13 +113,15 @@ impl App {
             created_at: Utc::now(),
         };
         self.catalog.upsert_image(&new).await?;
-        self.queue
-            .enqueue(&Job::TagImage {
-                owner: owner.clone(),
-                image: id.clone(),
-            })
-            .await?;
-        self.wake.notify_one();
+        if enqueue_tagging {
+            self.queue
+                .enqueue(&Job::TagImage {
+                    owner: owner.clone(),
+                    image: id.clone(),
+                })
+                .await?;
+            self.wake.notify_one();
+        }
         self.catalog
             .get_image(owner, id)
             .await?

@@ -19,13 +19,39 @@ pub enum Recovery {
     LeaseExpiry,
 }
 
+/// How the queue under test treats an enqueue of a job equal to one already queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duplicates {
+    /// An equal job that waits (not yet claimed) absorbs the enqueue: SQLite, PostgreSQL.
+    AbsorbedWhileWaiting,
+    /// Every enqueue is kept, and jobs with equal keys run one after another, never side by
+    /// side: SQS FIFO with the key as message group (its deduplication would drop an equal
+    /// job for 5 minutes after the first was sent, even once that one has finished).
+    SerialisedByKey,
+}
+
 /// Runs every queue check, each on a fresh (empty) queue from `make`.
 pub async fn run<F, Fut>(make: F, recovery: Recovery)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Arc<dyn JobQueue>>,
 {
+    run_with(make, recovery, Duplicates::AbsorbedWhileWaiting).await
+}
+
+/// [`run`] for a queue that treats equal jobs as `duplicates` says.
+pub async fn run_with<F, Fut>(make: F, recovery: Recovery, duplicates: Duplicates)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn JobQueue>>,
+{
     let mut all = all();
+    if duplicates == Duplicates::SerialisedByKey {
+        all.retain(|(name, _)| *name != "dedups_waiting_jobs_only");
+        all.push(("equal_jobs_run_one_after_another", |q| {
+            Box::pin(equal_jobs_run_one_after_another(q))
+        }));
+    }
     let recover: Check<dyn JobQueue> = match recovery {
         Recovery::Immediate => ("recover_releases_leased_jobs", |q| {
             Box::pin(recover_releases(q))
@@ -104,6 +130,35 @@ async fn dedups_waiting_jobs_only(q: Arc<dyn JobQueue>) {
     assert_eq!(q.pending().await.unwrap(), 3);
 }
 
+async fn equal_jobs_run_one_after_another(q: Arc<dyn JobQueue>) {
+    let j = job();
+    q.enqueue(&j).await.unwrap();
+    q.enqueue(&j).await.unwrap();
+    assert_eq!(q.pending().await.unwrap(), 2, "no enqueue is absorbed");
+    let first = q.claim(LEASE).await.unwrap().expect("a due job");
+    assert_eq!((&first.job, first.attempt), (&j, 1));
+    let other = job();
+    q.enqueue(&other).await.unwrap();
+    let c = q
+        .claim(LEASE)
+        .await
+        .unwrap()
+        .expect("other keys are not held up");
+    assert_eq!(c.job, other);
+    assert!(
+        q.claim(LEASE).await.unwrap().is_none(),
+        "an equal job waits while one runs"
+    );
+    q.complete(&first.id).await.unwrap();
+    let second = q
+        .claim(LEASE)
+        .await
+        .unwrap()
+        .expect("the equal job, once the first is done");
+    assert_eq!((second.job, second.attempt), (j, 1));
+    assert_ne!(first.id, second.id);
+}
+
 async fn claims_oldest_first(q: Arc<dyn JobQueue>) {
     let jobs: Vec<Job> = (0..5).map(|_| job()).collect();
     for j in &jobs {
@@ -164,7 +219,8 @@ async fn expired_lease_is_claimable_again(q: Arc<dyn JobQueue>) {
     let first = q.claim(Duration::from_millis(500)).await.unwrap().unwrap();
     assert!(q.claim(LEASE).await.unwrap().is_none());
     // The worker "crashed": no complete/retry/fail. After the lease, the job comes back.
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    // (Past a whole second: SQS rounds leases up to whole seconds.)
+    tokio::time::sleep(Duration::from_millis(1300)).await;
     let again = q
         .claim(LEASE)
         .await

@@ -158,6 +158,18 @@ pub fn sqs_message(id: &str, body: &str, receive_count: u32) -> SqsMessage {
     m
 }
 
+/// A message received from the emulator, as Lambda's SQS poller hands it to the function.
+pub fn from_sdk(msg: &aws_sdk_sqs::types::Message) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = msg.message_id().map(str::to_string);
+    m.receipt_handle = msg.receipt_handle().map(str::to_string);
+    m.body = msg.body().map(str::to_string);
+    for (k, v) in msg.attributes().into_iter().flatten() {
+        m.attributes.insert(k.as_str().to_string(), v.clone());
+    }
+    m
+}
+
 pub fn sqs_batch(messages: Vec<SqsMessage>) -> LambdaEvent<SqsEvent> {
     let mut event: SqsEvent = serde_json::from_str(SQS).unwrap();
     event.records = messages;

@@ -5,6 +5,7 @@
 
 mod api;
 mod events;
+mod jobs;
 mod seed;
 mod support;
 mod tagging;

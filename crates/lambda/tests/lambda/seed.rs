@@ -11,7 +11,7 @@ use aws_sdk_sqs::types::MessageSystemAttributeName;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
-use crate::events::{claims, request, sqs_batch, Api};
+use crate::events::{claims, from_sdk, request, sqs_batch, Api};
 use crate::support::{claims_of, fixture_image, json_body, moto, Moto};
 
 const PRESIGNUP: &str = include_str!("../fixtures/example-cognito-event-userpools-presignup.json");
@@ -69,16 +69,7 @@ async fn receive_upload_batch(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<SqsMe
             .send()
             .await
             .unwrap();
-        for msg in r.messages() {
-            let mut m = SqsMessage::default();
-            m.message_id = msg.message_id().map(str::to_string);
-            m.receipt_handle = msg.receipt_handle().map(str::to_string);
-            m.body = msg.body().map(str::to_string);
-            for (k, v) in msg.attributes().into_iter().flatten() {
-                m.attributes.insert(k.as_str().to_string(), v.clone());
-            }
-            batch.push(m);
-        }
+        batch.extend(r.messages().iter().map(from_sdk));
         if batch.iter().any(|m| {
             m.body
                 .as_deref()

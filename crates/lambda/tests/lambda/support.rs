@@ -8,7 +8,8 @@ use axum::Router;
 use imgtag_aws::testing;
 use imgtag_http::AppState;
 use imgtag_server::config::{
-    AccountsBackend, AwsConfig, BlobsConfig, CatalogConfig, CognitoConfig, DynamoConfig, S3Config,
+    AccountsBackend, AwsConfig, BlobsConfig, CatalogConfig, CognitoConfig, DynamoConfig,
+    QueueConfig, S3Config, SqsConfig,
 };
 use imgtag_server::Config;
 use serde_json::{json, Value};
@@ -19,6 +20,8 @@ pub struct Moto {
     pub sdk: SdkConfig,
     pub bucket: String,
     pub pool: String,
+    /// The FIFO job queue both functions are wired to, as in the template.
+    pub jobs: String,
     pub state: AppState,
     pub _dir: tempfile::TempDir,
 }
@@ -41,6 +44,11 @@ pub async fn moto(auto_confirm: bool) -> Option<Moto> {
     let bucket = testing::unique("imgtag-lambda");
     testing::create_bucket(&sdk, &bucket).await;
     let (pool, client) = testing::create_user_pool(&sdk).await;
+    let jobs = imgtag_aws::sqs::SqsQueue::create_fifo(&sdk, &testing::unique("imgtag-jobs"))
+        .await
+        .expect("job queue")
+        .url()
+        .to_string();
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.server.data_dir = dir.path().to_path_buf();
@@ -72,11 +80,17 @@ pub async fn moto(auto_confirm: bool) -> Option<Moto> {
         region: None,
         endpoint_url: None,
     });
+    config.queue = QueueConfig::Sqs(SqsConfig {
+        url: jobs.clone(),
+        region: None,
+        endpoint_url: None,
+    });
     let state = imgtag_lambda::load_state(&config).await.expect("state");
     Some(Moto {
         sdk,
         bucket,
         pool,
+        jobs,
         state,
         _dir: dir,
     })
@@ -125,6 +139,10 @@ impl Moto {
         let body = json_body(r).await;
         assert_eq!(status, 201, "{body}");
         body["token"].as_str().unwrap().to_string()
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk)
     }
 
     pub fn s3(&self) -> aws_sdk_s3::Client {

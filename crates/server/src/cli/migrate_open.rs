@@ -100,6 +100,7 @@ pub fn describe(c: &Config) -> String {
     let queue = match &c.queue {
         QueueConfig::Sqlite => format!("sqlite in {dir}"),
         QueueConfig::Postgres(p) => host(&p.url),
+        QueueConfig::Sqs(q) => format!("sqs {}", q.url),
     };
     format!("catalog {catalog}; blobs {blobs}; accounts {accounts}; queue {queue}")
 }

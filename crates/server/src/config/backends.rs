@@ -279,6 +279,18 @@ pub enum QueueConfig {
     /// A PostgreSQL table shared by several instances; a crashed instance's jobs come back
     /// when their lease ends.
     Postgres(PostgresConfig),
+    /// An SQS FIFO queue (the `aws` cargo feature): what a Lambda deployment's functions share.
+    Sqs(SqsConfig),
+}
+
+/// `[queue] type = "sqs"`: region and endpoint default to `[aws]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsConfig {
+    /// The FIFO queue's URL, `https://sqs.<region>.amazonaws.com/<account>/<name>.fifo`.
+    pub url: String,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
 }
 
 /// `[queue]`: `type` defaults to `sqlite`.
@@ -474,6 +486,35 @@ min_password_len = 10
         ] {
             assert!(load(bad).is_err(), "accepted: {bad}");
         }
+    }
+
+    #[test]
+    fn the_sqs_queue_parses_from_a_file_and_from_the_environment() {
+        let c = load(
+            "[aws]\nregion = \"eu-west-1\"\n[queue]\ntype = \"sqs\"\n\
+             url = \"https://sqs.eu-west-1.amazonaws.com/1/jobs.fifo\"\n",
+        )
+        .unwrap();
+        match &c.queue {
+            QueueConfig::Sqs(q) => {
+                assert!(q.url.ends_with("/jobs.fifo"));
+                let merged = c.aws.merged(&q.region, &q.endpoint_url);
+                assert_eq!(merged.region.as_deref(), Some("eu-west-1"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(load("[queue]\ntype = \"sqs\"\n").is_err(), "no url");
+        assert!(load("[queue]\ntype = \"sqs\"\nurl = \"u\"\nurll = 1\n").is_err());
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("IMGTAG__QUEUE__TYPE", "sqs");
+            jail.set_env("IMGTAG__QUEUE__URL", "https://sqs.x/1/q.fifo");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            match c.queue {
+                QueueConfig::Sqs(q) => assert_eq!(q.url, "https://sqs.x/1/q.fifo"),
+                other => panic!("{other:?}"),
+            }
+            Ok(())
+        });
     }
 
     #[test]

@@ -4,9 +4,7 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use imgtag_core::Tagger;
-use imgtag_vision::BuiltinTagger;
 
 use crate::config::{check_min_confidence, Config, TaggerConfig};
 
@@ -14,7 +12,7 @@ pub(super) async fn build(config: &Config) -> anyhow::Result<Arc<dyn Tagger>> {
     Ok(match &config.tagger {
         TaggerConfig::Builtin(c) => {
             check_min_confidence(c.min_confidence)?;
-            Arc::new(BuiltinTagger::load(c.clone()).context("loading the built-in model")?)
+            Arc::new(super::lazy_tagger::LazyBuiltin::new(c.clone())?)
         }
         TaggerConfig::Clarifai(c) => {
             check_min_confidence(c.min_confidence)?;
@@ -36,6 +34,7 @@ pub(super) async fn build(config: &Config) -> anyhow::Result<Arc<dyn Tagger>> {
 mod clarifai_enabled {
     use super::*;
     use crate::config::ClarifaiConfig;
+    use anyhow::Context;
     use imgtag_clarifai::{ClarifaiSettings, ClarifaiTagger};
     use imgtag_core::Error;
 

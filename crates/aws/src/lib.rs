@@ -7,6 +7,7 @@ mod connect;
 pub mod dynamo;
 pub mod rekognition;
 pub mod s3;
+mod sdk_error;
 pub mod secrets;
 pub mod sqs;
 #[doc(hidden)]

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
-use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use imgtag_core::{Error, Result, SecretValue, Secrets};
 
 const TRANSIENT: &[&str] = &[
@@ -19,16 +19,8 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let transient = matches!(
-        e,
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
-    ) || e.code().is_some_and(|c| TRANSIENT.contains(&c));
-    let msg = format!("{what} {name:?}: {}", DisplayErrorContext(&e));
-    if transient {
-        Error::Unavailable(msg)
-    } else {
-        Error::Internal(msg)
-    }
+    let code = e.code().map(str::to_string);
+    crate::sdk_error::sdk_err(format!("{what} {name:?}"), code.as_deref(), e, TRANSIENT)
 }
 
 /// Parameters under an optional path prefix: name `clarifai-key` with prefix `/imgtag/` reads

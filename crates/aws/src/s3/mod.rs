@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use bytes::Bytes;
 use chrono::Utc;
@@ -60,18 +60,8 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let transient = match &e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        _ => e.code().is_some_and(|c| TRANSIENT.contains(&c)),
-    };
-    let msg = format!("S3 {op}: {}", DisplayErrorContext(&e));
-    if transient {
-        Error::Unavailable(msg)
-    } else {
-        Error::Internal(msg)
-    }
+    let code = e.code().map(str::to_string);
+    crate::sdk_error::sdk_err(format!("S3 {op}"), code.as_deref(), e, TRANSIENT)
 }
 
 impl S3BlobStore {

@@ -1,6 +1,6 @@
 //! SDK errors mapped to the domain error, and the errors that mean "no such claimed job".
 
-use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use imgtag_core::Error;
 
 /// Error codes that say "try again later", not "your request is wrong".
@@ -25,18 +25,8 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let transient = match &e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        _ => short_code(&e).is_some_and(|c| TRANSIENT.contains(&c)),
-    };
-    let msg = format!("SQS {op}: {}", DisplayErrorContext(&e));
-    if transient {
-        Error::Unavailable(msg)
-    } else {
-        Error::Internal(msg)
-    }
+    let code = short_code(&e).map(str::to_string);
+    crate::sdk_error::sdk_err(format!("SQS {op}"), code.as_deref(), e, TRANSIENT)
 }
 
 /// The receipt handle names no message this caller holds: never issued, already deleted, or

@@ -3,15 +3,12 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsMessage};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use bytes::Bytes;
-use imgtag_core::{Prediction, TagError, Tagger};
 use serde_json::{json, Value};
 
 use crate::events::{claims, from_sdk, request, s3_body, sqs_batch, sqs_message, Api};
-use crate::support::{claims_of, fixture_image, json_body, moto, Moto};
+use crate::support::{claims_of, fixture_image, json_body, moto, Down, Moto};
 
 /// A signed-in user's claims (as API Gateway's authorizer passes them on).
 async fn user(m: &Moto, name: &str) -> Value {
@@ -164,19 +161,6 @@ async fn retag_through_the_api_runs_on_the_tagging_function() {
         get_image(&m, &who, id).await["updatedAt"],
         again["updatedAt"]
     );
-}
-
-/// A tagger whose service is down.
-struct Down;
-
-#[async_trait]
-impl Tagger for Down {
-    fn name(&self) -> &str {
-        "down"
-    }
-    async fn tag(&self, _image: Bytes) -> Result<Vec<Prediction>, TagError> {
-        Err(TagError::Unavailable("tagging service unreachable".into()))
-    }
 }
 
 #[tokio::test]

@@ -2,10 +2,13 @@
 
 use std::path::Path;
 
+use async_trait::async_trait;
 use aws_config::SdkConfig;
 use axum::response::Response;
 use axum::Router;
+use bytes::Bytes;
 use imgtag_aws::testing;
+use imgtag_core::{Prediction, TagError, Tagger};
 use imgtag_http::AppState;
 use imgtag_server::config::{
     AccountsBackend, AwsConfig, BlobsConfig, CatalogConfig, CognitoConfig, DynamoConfig,
@@ -177,4 +180,17 @@ pub fn fixture_image(name: &str) -> Vec<u8> {
         .join("../../fixtures/images")
         .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A tagger whose service is down.
+pub struct Down;
+
+#[async_trait]
+impl Tagger for Down {
+    fn name(&self) -> &str {
+        "down"
+    }
+    async fn tag(&self, _image: Bytes) -> Result<Vec<Prediction>, TagError> {
+        Err(TagError::Unavailable("tagging service unreachable".into()))
+    }
 }

@@ -2,12 +2,10 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use bytes::Bytes;
-use imgtag_core::{BlobKey, ImageId, ImageStatus, Owner, Prediction, TagError, Tagger};
+use imgtag_core::{BlobKey, ImageId, ImageStatus, Owner};
 
 use crate::events::{s3_body, sqs_batch, sqs_message};
-use crate::support::{fixture_image, moto, Moto};
+use crate::support::{fixture_image, moto, Down, Moto};
 
 /// Puts `bytes` at a fresh image key of `owner`; returns the key.
 async fn upload(m: &Moto, owner: &Owner, bytes: Vec<u8>) -> BlobKey {
@@ -84,19 +82,6 @@ async fn every_record_is_tagged_and_only_the_bad_message_comes_back() {
     assert_eq!(img.labels, tagged[0].labels);
     let page = app.list_images(&owner, Default::default()).await.unwrap();
     assert_eq!(page.images.len(), 2);
-}
-
-/// A tagger whose service is down.
-struct Down;
-
-#[async_trait]
-impl Tagger for Down {
-    fn name(&self) -> &str {
-        "down"
-    }
-    async fn tag(&self, _image: Bytes) -> Result<Vec<Prediction>, TagError> {
-        Err(TagError::Unavailable("tagging service unreachable".into()))
-    }
 }
 
 #[tokio::test]

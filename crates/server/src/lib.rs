@@ -68,16 +68,14 @@ impl Application {
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (tx, rx) = tokio::sync::watch::channel(false);
-        let workers = tokio::spawn(imgtag_core::services::run_workers(
-            self.state.app.clone(),
-            self.workers,
-            rx,
-        ));
-        let workers = if self.workers == 0 {
-            None
-        } else {
-            Some(workers)
-        };
+        // `--workers 0`: this instance only serves; other instances (or a later start) tag.
+        let workers = (self.workers > 0).then(|| {
+            tokio::spawn(imgtag_core::services::run_workers(
+                self.state.app.clone(),
+                self.workers,
+                rx,
+            ))
+        });
         let router = imgtag_http::router(self.state);
         tracing::info!(addr = %self.listener.local_addr()?, "imgtag listening");
         axum::serve(self.listener, router)

@@ -91,7 +91,7 @@ pub async fn run_workers(app: App, n: usize, shutdown: Shutdown) {
         Err(e) => tracing::error!(error = %e, "could not recover interrupted jobs"),
     }
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..n.max(1) {
+    for _ in 0..n {
         let app = app.clone();
         let mut shutdown = shutdown.clone();
         tasks.spawn(async move {

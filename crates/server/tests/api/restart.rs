@@ -112,6 +112,28 @@ async fn an_upload_acknowledged_before_a_kill_is_tagged_after_restart() {
         .as_str()
         .unwrap()
         .to_string();
+    // Nothing tags it meanwhile (a worker would take well under a second).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let img: Value = client
+        .get(format!("{url}/images/{id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        img["status"], "pending",
+        "--workers 0 runs no worker: {img}"
+    );
+    let health: Value = reqwest::get(format!("{url}/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["pendingJobs"], 1, "{health}");
     server.0.kill().unwrap(); // SIGKILL: no graceful anything
     server.0.wait().unwrap();
 

@@ -229,7 +229,7 @@ impl Catalog for SqliteCatalog {
 
     #[tracing::instrument(skip_all, err)]
     async fn list_images(&self, owner: &Owner, query: &ImageQuery) -> Result<Page> {
-        catalog_read::check_query(query)?;
+        query.check()?;
         let (owner, query) = (owner.clone(), query.clone());
         self.db
             .call(move |conn| catalog_read::list(conn, &owner, &query))

@@ -15,34 +15,6 @@ use crate::db::sql_err;
 const IMAGE_COLUMNS: &str = "id, owner, name, blob_key, content_type, size, width, height, \
                              sha256, status, failure_reason, created_at, updated_at";
 
-/// Most labels a query may name: keeps the generated SQL (and its cost) bounded.
-const MAX_QUERY_TAGS: usize = 100;
-
-/// Rejects queries outside the contract before touching the database.
-pub(crate) fn check_query(q: &ImageQuery) -> Result<()> {
-    if !(1..=1000).contains(&q.limit) {
-        return Err(Error::invalid(
-            "invalid-limit",
-            "limit must be between 1 and 1000",
-        ));
-    }
-    if q.all_tags.len() + q.any_tags.len() + q.not_tags.len() > MAX_QUERY_TAGS {
-        return Err(Error::invalid(
-            "too-many-tags",
-            format!("at most {MAX_QUERY_TAGS} tags per query"),
-        ));
-    }
-    if let Some(c) = q.min_confidence {
-        if !(0.0..=1.0).contains(&c) {
-            return Err(Error::invalid(
-                "invalid-confidence",
-                "minConfidence must be between 0 and 1",
-            ));
-        }
-    }
-    Ok(())
-}
-
 fn corrupt(what: &str) -> Error {
     Error::Internal(format!("corrupt catalog row: {what}"))
 }

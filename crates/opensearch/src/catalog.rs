@@ -234,12 +234,9 @@ impl Catalog for OpenSearchCatalog {
     }
 
     async fn list_images(&self, owner: &Owner, query: &ImageQuery) -> Result<Page> {
-        let limit = query.limit.clamp(1, 1000);
-        let query = ImageQuery {
-            limit,
-            ..query.clone()
-        };
-        let mut images = hits(&self.search(&list_body(owner, &query)).await?)?;
+        query.check()?;
+        let limit = query.limit;
+        let mut images = hits(&self.search(&list_body(owner, query)).await?)?;
         let next = if images.len() > limit {
             images.truncate(limit);
             images.last().map(|i| Cursor(i.id.clone()))

@@ -158,7 +158,7 @@ impl Catalog for PgCatalog {
 
     #[tracing::instrument(skip_all, err)]
     async fn list_images(&self, owner: &Owner, query: &ImageQuery) -> Result<Page> {
-        catalog_read::check_query(query)?;
+        query.check()?;
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
         catalog_read::list(&mut conn, owner, query).await
     }

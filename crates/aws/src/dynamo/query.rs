@@ -7,37 +7,11 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use imgtag_core::{Cursor, Error, Image, ImageId, ImageQuery, Owner, Page, Result, TagName};
+use imgtag_core::{Cursor, Image, ImageId, ImageQuery, Owner, Page, Result, TagName};
 
 use super::read::Range;
 use super::schema::{self, get_n, get_s, id_suffix, member_prefix, parse_image, Item, CONF};
 use super::DynamoCatalog;
-
-/// Most tags a query may name, as for the other catalogs.
-const MAX_QUERY_TAGS: usize = 100;
-
-/// Rejects queries outside the contract before touching the table.
-fn check_query(q: &ImageQuery) -> Result<()> {
-    if !(1..=1000).contains(&q.limit) {
-        return Err(Error::invalid(
-            "invalid-limit",
-            "limit must be between 1 and 1000",
-        ));
-    }
-    if q.all_tags.len() + q.any_tags.len() + q.not_tags.len() > MAX_QUERY_TAGS {
-        return Err(Error::invalid(
-            "too-many-tags",
-            format!("at most {MAX_QUERY_TAGS} tags per query"),
-        ));
-    }
-    if q.min_confidence.is_some_and(|c| !(0.0..=1.0).contains(&c)) {
-        return Err(Error::invalid(
-            "invalid-confidence",
-            "minConfidence must be between 0 and 1",
-        ));
-    }
-    Ok(())
-}
 
 /// The whole query, on one image.
 fn matches(img: &Image, q: &ImageQuery) -> bool {
@@ -84,7 +58,7 @@ enum Source {
 
 impl DynamoCatalog {
     pub(super) async fn list(&self, owner: &Owner, q: &ImageQuery) -> Result<Page> {
-        check_query(q)?;
+        q.check()?;
         let want = q.limit + 1; // one more than asked says whether a next page exists
         let mut out = Vec::new();
         if let Some(mut src) = self.source(owner, q).await? {

@@ -57,6 +57,38 @@ pub struct ImageQuery {
     pub after: Option<Cursor>,
 }
 
+impl ImageQuery {
+    /// Most tags one query may name: keeps the generated query (and its cost) bounded.
+    pub const MAX_TAGS: usize = 100;
+
+    /// Rejects a query outside the contract (`invalid-limit`, `too-many-tags`,
+    /// `invalid-confidence`); every catalog checks it before touching its store.
+    pub fn check(&self) -> Result<()> {
+        if !(1..=1000).contains(&self.limit) {
+            return Err(Error::invalid(
+                "invalid-limit",
+                "limit must be between 1 and 1000",
+            ));
+        }
+        if self.all_tags.len() + self.any_tags.len() + self.not_tags.len() > Self::MAX_TAGS {
+            return Err(Error::invalid(
+                "too-many-tags",
+                format!("at most {} tags per query", Self::MAX_TAGS),
+            ));
+        }
+        if self
+            .min_confidence
+            .is_some_and(|c| !(0.0..=1.0).contains(&c))
+        {
+            return Err(Error::invalid(
+                "invalid-confidence",
+                "minConfidence must be between 0 and 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Page {
     pub images: Vec<Image>,

@@ -84,7 +84,8 @@ async fn source_folder(root: &Path, per_user: [usize; 2]) -> PathBuf {
             "",
         ));
     }
-    let mut app = spawn_in(&src, |c| c.server.workers = Some(0)).await;
+    // One worker, to tag the upload below.
+    let mut app = spawn_in(&src, |c| c.server.workers = Some(1)).await;
     let token = sign_in(&app, "alice").await;
     let page = app.get_json("/images?limit=3", &token).await;
     let ids: Vec<&str> = page["images"]
@@ -115,7 +116,7 @@ async fn source_folder(root: &Path, per_user: [usize; 2]) -> PathBuf {
         .upload(&token, fixture("chelsea.jpg"), "image/jpeg")
         .await;
     assert_eq!(status, 204, "upload");
-    // The server always runs one worker: let it finish, so the folder stays as recorded.
+    // Let the worker finish, so the folder stays as recorded.
     let img = app.wait_tagged(&token, &id, Duration::from_secs(60)).await;
     assert_eq!(img["status"], "tagged", "{img}");
     app.stop().await;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Browser tests of the web page: starts `imgtag serve` (twice: at the root and under a base
+# Black-box tests: the web page in headless Debian chromium, and the guide's own client (npm
+# `request` 2.88). Starts `imgtag serve` (twice: at the root and under a base
 # path) on 127.0.0.1 with throw-away data dirs, runs the node tests against them with headless
 # Debian chromium, and stops the servers whatever happens.
 #
@@ -11,7 +12,7 @@ cd "$(dirname "$0")"
 target="${CARGO_TARGET_DIR:-../target}"
 bin="${IMGTAG_BIN:-$target/debug/imgtag}"
 [ -x "$bin" ] || { echo "imgtag binary not found at $bin (cargo build -p imgtag)" >&2; exit 1; }
-[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
+[ -d node_modules/playwright-core ] && [ -d node_modules/request ] || npm ci --no-audit --no-fund
 
 work="$(mktemp -d)"
 pids=()
@@ -54,7 +55,7 @@ export E2E_ARTIFACTS="${E2E_ARTIFACTS:-$PWD/artifacts}"
 mkdir -p "$E2E_ARTIFACTS"
 
 status=0
-node --test --test-reporter=spec web.test.js || status=$?
+node --test --test-reporter=spec web.test.js seed-client.test.js || status=$?
 if [ "$status" -ne 0 ]; then
   for log in "$work"/*.log; do echo "--- $log"; tail -n 40 "$log"; done
 fi

@@ -1,13 +1,9 @@
-//! The one mapping from domain errors to HTTP responses, and JSON body parsing with errors in
-//! the same shape.
+//! The one mapping from domain errors to HTTP responses.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use imgtag_core::Error;
-use serde::de::DeserializeOwned;
 
 /// Every error answer: a human message and a stable machine-readable code.
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -102,33 +98,4 @@ fn capitalise(what: &str) -> String {
 
 pub(crate) async fn not_found() -> ApiError {
     ApiError(Error::NotFound("route"))
-}
-
-/// `Json<T>` whose rejections use the API's error shape.
-pub struct JsonBody<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(JsonBody(v)),
-            Err(rejection) => Err(ApiError(json_error(rejection))),
-        }
-    }
-}
-
-fn json_error(r: JsonRejection) -> Error {
-    match r {
-        JsonRejection::JsonDataError(e) => Error::invalid("invalid-body", e.body_text()),
-        JsonRejection::JsonSyntaxError(_) => Error::invalid("invalid-json", "malformed JSON body"),
-        JsonRejection::MissingJsonContentType(_) => Error::invalid(
-            "invalid-content-type",
-            "expected Content-Type: application/json",
-        ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Error::TooLarge("request body too large".into())
-        }
-        other => Error::invalid("invalid-body", other.body_text()),
-    }
 }

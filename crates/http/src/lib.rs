@@ -3,6 +3,7 @@
 
 mod auth;
 mod error;
+mod json_body;
 mod routes;
 mod views;
 mod web;

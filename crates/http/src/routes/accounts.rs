@@ -6,7 +6,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ErrorBody, JsonBody};
+use crate::error::{ApiError, ErrorBody};
+use crate::json_body::JsonBody;
 use crate::views::{Message, SessionView};
 use crate::AppState;
 
@@ -36,7 +37,8 @@ fn session_view(s: Session) -> SessionView {
 #[utoipa::path(post, path = "/signup", tag = "accounts", request_body = Credentials,
     responses(
         (status = 201, body = Message, description = "`Created`"),
-        (status = 400, body = ErrorBody, description = "Taken username, weak password, bad username"),
+        (status = 400, body = ErrorBody, description = "Taken username, weak password, bad username, malformed JSON"),
+        (status = 415, body = ErrorBody, description = "A Content-Type that cannot carry JSON"),
     ))]
 pub(crate) async fn signup(
     State(st): State<AppState>,
@@ -55,7 +57,8 @@ pub(crate) async fn signup(
 #[utoipa::path(post, path = "/signin", tag = "accounts", request_body = Credentials,
     responses(
         (status = 201, body = SessionView),
-        (status = 400, body = ErrorBody, description = "Bad credentials"),
+        (status = 400, body = ErrorBody, description = "Bad credentials, malformed JSON"),
+        (status = 415, body = ErrorBody, description = "A Content-Type that cannot carry JSON"),
         (status = 429, body = ErrorBody, description = "Too many failed attempts"),
     ))]
 pub(crate) async fn signin(
@@ -72,6 +75,7 @@ pub(crate) async fn signin(
         (status = 201, body = SessionView),
         (status = 400, body = ErrorBody, description = "Unknown, used or expired refresh token"),
         (status = 401, body = ErrorBody),
+        (status = 415, body = ErrorBody, description = "A Content-Type that cannot carry JSON"),
     ))]
 pub(crate) async fn refresh(
     State(st): State<AppState>,

@@ -16,7 +16,12 @@ use crate::views::{BoxView, ImageList, ImageView, LabelView, Message, SessionVie
         title = "imgtag",
         description = "An image-tagging API: sign up and in, upload images through pre-signed \
             uploads, every upload is tagged automatically, then list tags and find images by tag. \
-            Errors are `{\"message\", \"code\"}`; 401 answers carry `WWW-Authenticate: Bearer`.",
+            Errors are `{\"message\", \"code\"}`; 401 answers carry `WWW-Authenticate: Bearer`. \
+            JSON request bodies are read as JSON whatever the client declares among: no \
+            `Content-Type`, `application/json` or `application/*+json` (any parameters), \
+            `text/plain`, `application/x-www-form-urlencoded` (as the original API Gateway + \
+            Lambda stack did); any other declared type is 415 `unsupported-media-type`, and \
+            malformed JSON is 400 `invalid-json`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(

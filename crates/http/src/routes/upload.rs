@@ -15,7 +15,8 @@ use imgtag_core::{BlobKey, ByteStream, Error};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ErrorBody, JsonBody};
+use crate::error::{ApiError, ErrorBody};
+use crate::json_body::OptionalJsonBody;
 use crate::views::{image_json, ImageView};
 use crate::{AppState, Auth};
 
@@ -90,13 +91,13 @@ fn body_stream(body: Body) -> ByteStream {
     request_body(content(
         (UploadRequest = "application/json"),
         (ImageBytes = "image/*"),
-    ), description = "Optional JSON for a pre-signed upload, or the image itself"),
+    ), description = "Optional JSON for a pre-signed upload (read as JSON with no Content-Type, `application/json`, `text/plain` or form-urlencoded; no body or `{}` takes the defaults), or the image itself"),
     responses(
         (status = 201, body = UploadTicket, description = "A pre-signed upload; for an `image/*` body, the stored image (see `ImageView`)"),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody, description = "Not a supported image format"),
+        (status = 415, body = ErrorBody, description = "Not a supported image format, or a Content-Type that cannot carry JSON"),
     ))]
 pub(crate) async fn create(
     State(st): State<AppState>,
@@ -119,16 +120,12 @@ pub(crate) async fn create(
             .await?;
         return Ok((StatusCode::CREATED, Json(image_json(&st, &img).await?)).into_response());
     }
-    let has_body = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .is_some_and(|v| v != "0")
-        || req.headers().contains_key(header::TRANSFER_ENCODING);
-    let body: UploadRequest = if has_body {
+    // No body, an empty one or `{}`: a pre-signed upload with defaults (the seed sends none).
+    let body: UploadRequest = {
         use axum::extract::FromRequest;
-        JsonBody::<UploadRequest>::from_request(req, &st).await?.0
-    } else {
-        UploadRequest::default()
+        OptionalJsonBody::<UploadRequest>::from_request(req, &st)
+            .await?
+            .0
     };
     let ticket = st
         .app

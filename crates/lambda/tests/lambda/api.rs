@@ -122,3 +122,26 @@ async fn rest_stage_is_kept_in_redirects() {
     assert_eq!(status, 308);
     assert_eq!(r.headers()["location"], "/images?tags=cat");
 }
+
+#[tokio::test]
+async fn a_tag_with_a_space_arrives_decoded_and_still_redirects() {
+    let Some(m) = moto(true).await else { return };
+    let verified = claims("0f0e-23", "dave");
+    // API Gateway passes the path decoded: `/tags/tabby cat/images`, a raw space.
+    for (api, base) in [(Api::Rest, "/Prod"), (Api::Http, "")] {
+        let (status, r) = m
+            .call(request(
+                api,
+                "GET",
+                "/tags/tabby cat/images",
+                Some(Ok(&verified)),
+                None,
+            ))
+            .await;
+        assert_eq!(status, 308, "{api:?}");
+        assert_eq!(
+            r.headers()["location"],
+            format!("{base}/images?tags=tabby+cat").as_str()
+        );
+    }
+}

@@ -13,12 +13,14 @@ use imgtag_vision::{BuiltinConfig, BuiltinTagger};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-struct Env {
+mod json_bodies;
+
+pub(crate) struct Env {
     router: axum::Router,
     _dir: tempfile::TempDir,
 }
 
-fn env(base_path: &str) -> Env {
+pub(crate) fn env(base_path: &str) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let db = SqliteDb::open_in_dir(dir.path()).unwrap();
     let signer = Arc::new(Signer::new(b"0123456789abcdef0123456789abcdef".to_vec()));
@@ -50,7 +52,10 @@ fn env(base_path: &str) -> Env {
     }
 }
 
-async fn send(env: &Env, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+pub(crate) async fn send(
+    env: &Env,
+    req: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Value) {
     let resp = env.router.clone().oneshot(req).await.unwrap();
     let (parts, body) = resp.into_parts();
     let bytes = body.collect().await.unwrap().to_bytes();
@@ -58,7 +63,7 @@ async fn send(env: &Env, req: Request<Body>) -> (StatusCode, axum::http::HeaderM
     (parts.status, parts.headers, json)
 }
 
-fn get(uri: &str) -> Request<Body> {
+pub(crate) fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
 

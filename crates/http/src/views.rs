@@ -128,14 +128,14 @@ pub(crate) async fn image_json(state: &AppState, img: &Image) -> Result<ImageVie
 }
 
 /// A signed URL of one of the image's thumbnails, if it was made.
+/// The signed URL of a thumbnail. Tagging makes thumbnails before it marks an image `tagged`,
+/// so no per-image existence check (a stat locally, an S3 HEAD on AWS, twice per image) runs on
+/// listings; a thumbnail that could not be made is answered with the original (`files.rs`).
 async fn thumb_url(state: &AppState, img: &Image, size: u32) -> Result<Option<String>, Error> {
-    if state.app.thumbnailer.is_none() || img.status == ImageStatus::Pending {
+    if state.app.thumbnailer.is_none() || img.status != ImageStatus::Tagged {
         return Ok(None);
     }
     let key = thumb_key(&img.owner, &img.id, size);
-    if !state.app.blobs.exists(&key).await? {
-        return Ok(None);
-    }
     let url = state
         .app
         .blobs

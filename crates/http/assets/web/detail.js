@@ -83,7 +83,9 @@ export async function open(id) {
 
 function show(img) {
   current = img;
-  $('#detail-img').src = img.previewUrl || img.fileUrl;
+  const preview = $('#detail-img');
+  preview.onerror = () => { if (preview.src !== img.fileUrl) preview.src = img.fileUrl; };
+  preview.src = img.previewUrl || img.fileUrl;
   $('#detail-img').alt = img.name || 'image';
   $('#detail-open').href = img.fileUrl;
   $('#detail-title').textContent = img.name || img.id;

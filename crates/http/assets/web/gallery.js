@@ -94,7 +94,11 @@ function card(img) {
       'aria-label': `${img.name || 'image'}: ${img.status === 'tagged' ? img.tags.slice(0, 6).join(', ') || 'no tags' : img.status}`,
       onclick: () => onOpen(img.id),
     },
-    el('img', { src, alt: '', loading: 'lazy', width: img.width, height: img.height })),
+    el('img', {
+      src, alt: '', loading: 'lazy', width: img.width, height: img.height,
+      // A bucket answers 404 for a thumbnail that could not be made: show the original.
+      onerror: (e) => { if (e.target.src !== img.fileUrl) e.target.src = img.fileUrl; },
+    })),
     badge,
     el('ul', { class: 'chips', 'aria-hidden': 'true' }, chips),
   );

@@ -3,6 +3,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use imgtag_core::ports::parse_thumb_key;
 use imgtag_core::{BlobKey, Error};
 
 use crate::error::ApiError;
@@ -23,8 +24,23 @@ pub(crate) async fn get_file(
 ) -> Result<Response, ApiError> {
     let signer = st.signer.as_ref().ok_or(Error::NotFound("route"))?;
     let key = BlobKey::parse(&key).map_err(|_| Error::NotFound("file"))?;
-    let content_type = signer.verify_file(&key, &q, chrono::Utc::now())?;
-    let (stream, len) = st.app.blobs.get_stream(&key).await?;
+    let mut content_type = signer.verify_file(&key, &q, chrono::Utc::now())?;
+    let (stream, len) = match st.app.blobs.get_stream(&key).await {
+        Err(Error::NotFound(_)) => {
+            // A thumbnail the tagger could not make (or an image tagged before thumbnails
+            // existed): the original stands in, while the image exists.
+            let (owner, id) = parse_thumb_key(&key).ok_or(Error::NotFound("file"))?;
+            let img = st
+                .app
+                .catalog
+                .get_image(&owner, &id)
+                .await?
+                .ok_or(Error::NotFound("file"))?;
+            content_type = img.content_type.clone();
+            st.app.blobs.get_stream(&img.blob_key).await?
+        }
+        other => other?,
+    };
     Ok((
         [
             (header::CONTENT_TYPE, content_type),

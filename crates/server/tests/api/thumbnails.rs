@@ -53,3 +53,30 @@ async fn tagging_makes_thumbnails_that_go_with_the_image() {
         assert_eq!(resp.status(), 404, "thumbnail outlived its image: {url}");
     }
 }
+
+#[tokio::test]
+async fn a_missing_thumbnail_is_answered_with_the_original() {
+    let app = spawn_app().await;
+    let token = app.user("nothumb").await;
+    let original = fixture("chelsea.jpg");
+    let (id, _) = app.upload(&token, original.clone(), "image/jpeg").await;
+    app.wait_tagged(&token, &id, WAIT).await;
+    // As if the thumbnailer had failed, or the image predates thumbnails.
+    std::fs::remove_dir_all(app.data_dir.join("blobs").join("thumbs")).unwrap();
+    let list = app.get_json("/images", &token).await;
+    let url = list["images"][0]["thumbnailUrl"].as_str().unwrap();
+    let resp = app.client.get(url).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/jpeg");
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), original.as_slice());
+    // Once the image is gone, so is the stand-in.
+    let resp = app
+        .client
+        .delete(format!("{}/images/{id}", app.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(app.client.get(url).send().await.unwrap().status(), 404);
+}

@@ -339,4 +339,23 @@ impl Catalog for SqliteCatalog {
             })
             .await
     }
+
+    /// One transaction per batch: a commit (and its fsync) per image would make a large
+    /// import take hours.
+    async fn put_records(&self, images: &[Image]) -> Result<usize> {
+        let images = images.to_vec();
+        self.db
+            .call(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(sql_err)?;
+                let mut stored = 0;
+                for img in &images {
+                    stored += usize::from(crate::catalog_import::put(&tx, img)?);
+                }
+                tx.commit().map_err(sql_err)?;
+                Ok(stored)
+            })
+            .await
+    }
 }

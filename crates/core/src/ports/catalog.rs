@@ -155,6 +155,16 @@ pub trait Catalog: Send + Sync {
             "this catalog backend cannot import images as they are",
         ))
     }
+    /// Bulk form of `put_record` (`bench/catalog`, large imports): stores each image as
+    /// `put_record` would and returns how many were stored. Adapters may write a batch in one
+    /// transaction; after an error, a re-run skips what was stored.
+    async fn put_records(&self, images: &[Image]) -> Result<usize> {
+        let mut stored = 0;
+        for img in images {
+            stored += usize::from(self.put_record(img).await?);
+        }
+        Ok(stored)
+    }
 }
 
 #[cfg(test)]

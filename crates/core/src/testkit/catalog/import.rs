@@ -129,3 +129,21 @@ pub(super) async fn put_record_again_changes_nothing(c: Arc<dyn Catalog>) {
     assert!(c.get_image(&bob, &img.id).await.unwrap().is_none());
     assert!(counts(&c, &bob).await.is_empty());
 }
+
+pub(super) async fn put_records_stores_a_batch_like_put_record(c: Arc<dyn Catalog>) {
+    let alice = owner("alice");
+    let (a, b) = (record(&alice), record(&alice));
+    assert!(c.put_record(&a).await.unwrap());
+    let batch = [a.clone(), b.clone(), b.clone()];
+    assert_eq!(
+        c.put_records(&batch).await.unwrap(),
+        1,
+        "only b is new, once"
+    );
+    assert_same(&get(&c, &alice, &b.id).await, &b);
+    assert_eq!(
+        counts(&c, &alice).await,
+        pairs(&[("animal", 2), ("cat", 2), ("pet", 2)])
+    );
+    assert_eq!(c.put_records(&[]).await.unwrap(), 0);
+}

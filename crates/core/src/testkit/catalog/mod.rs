@@ -61,6 +61,7 @@ pub fn all() -> Vec<Check<dyn Catalog>> {
         find_by_sha256_per_owner,
         put_record_keeps_everything,
         put_record_again_changes_nothing,
+        put_records_stores_a_batch_like_put_record,
         label_boxes_round_trip,
     ]
 }

@@ -129,3 +129,38 @@ fn detect_maps_boxes_to_the_photo() {
     // The letterbox bars (0.17 of the square above and below) are gone: the cat fills the photo.
     assert!(cat.bbox.y < 0.05 && cat.bbox.h > 0.9, "{cat:?}");
 }
+
+/// Per-image cost of the detector next to the classifier (`--ignored --nocapture`; best of 5,
+/// both on this machine's cores): network alone, then whole pipeline from the encoded file.
+#[test]
+#[ignore]
+fn timing_against_the_classifier() {
+    use imgtag_vision::{BuiltinConfig, BuiltinTagger};
+    let best = |f: &mut dyn FnMut()| {
+        (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .min()
+            .unwrap()
+    };
+    let det = ObjectDetector::load().unwrap();
+    let cfg = BuiltinConfig {
+        faces: false,
+        ..BuiltinConfig::default()
+    };
+    let tagger = BuiltinTagger::load(cfg).unwrap();
+    let cls_in = vec![0.1f32; 224 * 224 * 3];
+    let det_in = vec![100.0f32; 512 * 512 * 3];
+    let cls = best(&mut || drop(tagger.logits(&cls_in).unwrap()));
+    let net = best(&mut || drop(det.raw(&det_in).unwrap()));
+    eprintln!("network: classifier {cls:?}, detector {net:?}");
+    let bytes = std::fs::read(path("../../fixtures/images/coffee.png")).unwrap();
+    let img = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    let mut resizer = fast_image_resize::Resizer::new();
+    let tag = best(&mut || drop(tagger.tag_bytes(&bytes).unwrap()));
+    let found = best(&mut || drop(det.detect(&img, &mut resizer).unwrap()));
+    eprintln!("coffee.png: tag_bytes (faces off) {tag:?}, detect (decoded photo) {found:?}");
+}

@@ -170,7 +170,43 @@ pub fn program(weights: &[u8]) -> anyhow::Result<(Vec<Op>, [usize; 2])> {
         };
         ops.push(op);
     }
+    fuse_hswish(&mut ops, &outputs);
     Ok((ops, outputs))
+}
+
+/// Replaces each `a = x * c; b = x + 3; r = relu6(b); y = a * r` (ops i..i+4, the intermediates
+/// read by nothing else) with [`Op::HSwish`] at i + 3 and [`Op::Folded`] before it.
+fn fuse_hswish(ops: &mut [Op], outputs: &[usize]) {
+    let mut reads = vec![0usize; ops.len() + 1];
+    for op in ops.iter() {
+        for v in op.inputs() {
+            reads[v] += 1;
+        }
+    }
+    for &o in outputs {
+        reads[o] += 1;
+    }
+    for i in 0..ops.len().saturating_sub(3) {
+        let (a, b, r) = (i + 1, i + 2, i + 3);
+        let hit = match ops[i..i + 4] {
+            [Op::MulC { x, c }, Op::AddC { x: x2, c: three }, Op::Relu6 { x: rb }, Op::Mul { x: m1, y: m2 }]
+                if x == x2
+                    && three == 3.0
+                    && rb == b
+                    && ((m1, m2) == (a, r) || (m1, m2) == (r, a))
+                    && [a, b, r].iter().all(|&v| reads[v] == 1) =>
+            {
+                Some((x, c))
+            }
+            _ => None,
+        };
+        if let Some((x, c)) = hit {
+            ops[i] = Op::Folded;
+            ops[i + 1] = Op::Folded;
+            ops[i + 2] = Op::Folded;
+            ops[i + 3] = Op::HSwish { x, c };
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 
 use anyhow::{bail, Context};
+use rayon::prelude::*;
 
 use super::{load, ops};
 use crate::gemm::{pointwise, Epilogue, Packed};
@@ -41,6 +42,14 @@ pub(super) enum Op {
         bias: Vec<f32>,
         relu: bool,
     },
+    /// Hard swish `(x * c) * relu6(x + 3)`, the graph's mulc/addc/relu6/mul chain in one pass
+    /// (same operations in the same order, so the same result).
+    HSwish {
+        x: usize,
+        c: f32,
+    },
+    /// Part of the [`Op::HSwish`] that follows; produces no value.
+    Folded,
     MulC {
         x: usize,
         c: f32,
@@ -137,8 +146,11 @@ impl DetectNet {
         let mut vals: Vec<Value> = Vec::with_capacity(self.ops.len() + 1);
         vals.push(Some((s0, input.to_vec())));
         for (i, op) in self.ops.iter().enumerate() {
-            let out = self.run(i, op, &mut vals, &mut spare)?;
-            vals.push(Some(out));
+            let out = match op {
+                Op::Folded => None,
+                _ => Some(self.run(i, op, &mut vals, &mut spare)?),
+            };
+            vals.push(out);
             for v in op.inputs() {
                 if self.last_use[v] == i {
                     if let Some((_, buf)) = vals[v].take() {
@@ -167,22 +179,15 @@ impl DetectNet {
         vals: &mut [Value],
         spare: &mut Vec<Vec<f32>>,
     ) -> anyhow::Result<(Shape, Vec<f32>)> {
-        let unary = |x: usize, f: &dyn Fn(f32) -> f32, vals: &mut [Value]| {
-            if self.last_use[x] == i {
-                // Its only reader: in place.
-                let (s, mut d) = vals[x].take().context("value already freed")?;
-                d.iter_mut().for_each(|v| *v = f(*v));
-                return Ok((s, d));
-            }
-            let (s, d) = vals[x].as_ref().context("value already freed")?;
-            Ok((*s, d.iter().map(|&v| f(v)).collect()))
-        };
         match *op {
-            Op::MulC { x, c } => return unary(x, &|v| v * c, vals),
-            Op::AddC { x, c } => return unary(x, &|v| v + c, vals),
-            Op::Relu { x } => return unary(x, &|v| v.max(0.0), vals),
-            Op::Relu6 { x } => return unary(x, &|v| v.clamp(0.0, 6.0), vals),
-            Op::Sigmoid { x } => return unary(x, &|v| 1.0 / (1.0 + (-v).exp()), vals),
+            Op::HSwish { x, c } => {
+                return self.unary(i, x, vals, move |v| (v * c) * (v + 3.0).clamp(0.0, 6.0))
+            }
+            Op::MulC { x, c } => return self.unary(i, x, vals, move |v| v * c),
+            Op::AddC { x, c } => return self.unary(i, x, vals, move |v| v + c),
+            Op::Relu { x } => return self.unary(i, x, vals, |v| v.max(0.0)),
+            Op::Relu6 { x } => return self.unary(i, x, vals, |v| v.clamp(0.0, 6.0)),
+            Op::Sigmoid { x } => return self.unary(i, x, vals, |v| 1.0 / (1.0 + (-v).exp())),
             _ => {}
         }
         let get = |v: usize| vals[v].as_ref().context("value already freed");
@@ -248,21 +253,43 @@ impl DetectNet {
                 let ((sx, a), (sy, b)) = (get(*x)?, get(*y)?);
                 ops::concat((a, *sx), (b, *sy), &mut o)?
             }
-            Op::MulC { .. } | Op::AddC { .. } | Op::Relu { .. } | Op::Relu6 { .. } => {
-                unreachable!("handled above")
-            }
-            Op::Sigmoid { .. } => unreachable!("handled above"),
+            Op::HSwish { .. }
+            | Op::Folded
+            | Op::MulC { .. }
+            | Op::AddC { .. }
+            | Op::Relu { .. }
+            | Op::Relu6 { .. }
+            | Op::Sigmoid { .. } => unreachable!("handled above"),
         };
         Ok((shape, o))
+    }
+
+    /// Element-wise `f` of value `x`, in place when op `i` is its only reader; in parallel.
+    fn unary<F: Fn(f32) -> f32 + Sync>(
+        &self,
+        i: usize,
+        x: usize,
+        vals: &mut [Value],
+        f: F,
+    ) -> anyhow::Result<(Shape, Vec<f32>)> {
+        let (s, mut d) = if self.last_use[x] == i {
+            vals[x].take().context("value already freed")?
+        } else {
+            vals[x].clone().context("value already freed")?
+        };
+        d.par_chunks_mut(1 << 14)
+            .for_each(|c| c.iter_mut().for_each(|v| *v = f(*v)));
+        Ok((s, d))
     }
 }
 
 impl Op {
-    fn inputs(&self) -> Vec<usize> {
+    pub(super) fn inputs(&self) -> Vec<usize> {
         match *self {
             Op::Stem { x, .. }
             | Op::Pointwise { x, .. }
             | Op::Depthwise { x, .. }
+            | Op::HSwish { x, .. }
             | Op::MulC { x, .. }
             | Op::AddC { x, .. }
             | Op::Relu { x }
@@ -271,6 +298,7 @@ impl Op {
             | Op::Mean { x }
             | Op::Resize { x, .. } => vec![x],
             Op::Mul { x, y } | Op::Add { x, y } | Op::Concat { x, y } => vec![x, y],
+            Op::Folded => Vec::new(),
         }
     }
 }

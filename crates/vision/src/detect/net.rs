@@ -210,12 +210,15 @@ impl DetectNet {
                     w.k
                 );
                 pointwise(data, w, &mut o, Epilogue::Store)?;
-                for px in o.chunks_exact_mut(w.n) {
-                    px.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
-                    if *relu {
-                        px.iter_mut().for_each(|v| *v = v.max(0.0));
+                let relu = *relu;
+                o.par_chunks_mut(w.n * 256).for_each(|rows| {
+                    for px in rows.chunks_exact_mut(w.n) {
+                        px.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+                        if relu {
+                            px.iter_mut().for_each(|v| *v = v.max(0.0));
+                        }
                     }
-                }
+                });
                 Shape { c: w.n, ..*s }
             }
             Op::Depthwise {

@@ -20,10 +20,14 @@
 //! pass hints at faces too small to confirm; its faces become
 //! `face`/`person` (with boxes), `people`, `group` and `portrait` tags, added to the classifier's
 //! top-k.
+//!
+//! [`detect::ObjectDetector`] (CenterNet, COCO-80, also embedded and pure Rust) finds objects with
+//! boxes; not yet part of the tagger's labels.
 
 mod block;
 pub mod cli;
 mod config;
+pub mod detect;
 mod dw_row;
 mod error;
 pub mod face;

@@ -1,0 +1,178 @@
+//! Heatmap peaks to boxes, as the graph's own decode tail and vladmandic/human's
+//! `src/object/centernet.ts`: a cell is a peak where it equals the max of its 3x3 neighbourhood
+//! (TF "SAME" max pool), the best [`TOP_K`] peaks over all classes become boxes
+//! `[4x - l, 4y - t, 4x + r, 4y + b]` (input pixels), then class-agnostic greedy NMS.
+
+use super::net::{RawOutput, CLASSES, GRID, SIDE};
+
+/// Peaks decoded per image (the graph's TopK).
+pub const TOP_K: usize = 100;
+/// Output stride in input pixels.
+const STRIDE: f32 = 4.0;
+
+/// COCO's 80 detection classes, in the model's order.
+pub const COCO: [&str; CLASSES] = [
+    "person",
+    "bicycle",
+    "car",
+    "motorcycle",
+    "airplane",
+    "bus",
+    "train",
+    "truck",
+    "boat",
+    "traffic light",
+    "fire hydrant",
+    "stop sign",
+    "parking meter",
+    "bench",
+    "bird",
+    "cat",
+    "dog",
+    "horse",
+    "sheep",
+    "cow",
+    "elephant",
+    "bear",
+    "zebra",
+    "giraffe",
+    "backpack",
+    "umbrella",
+    "handbag",
+    "tie",
+    "suitcase",
+    "frisbee",
+    "skis",
+    "snowboard",
+    "sports ball",
+    "kite",
+    "baseball bat",
+    "baseball glove",
+    "skateboard",
+    "surfboard",
+    "tennis racket",
+    "bottle",
+    "wine glass",
+    "cup",
+    "fork",
+    "knife",
+    "spoon",
+    "bowl",
+    "banana",
+    "apple",
+    "sandwich",
+    "orange",
+    "broccoli",
+    "carrot",
+    "hot dog",
+    "pizza",
+    "donut",
+    "cake",
+    "chair",
+    "couch",
+    "potted plant",
+    "bed",
+    "dining table",
+    "toilet",
+    "tv",
+    "laptop",
+    "mouse",
+    "remote",
+    "keyboard",
+    "cell phone",
+    "microwave",
+    "oven",
+    "toaster",
+    "sink",
+    "refrigerator",
+    "book",
+    "clock",
+    "vase",
+    "scissors",
+    "teddy bear",
+    "hair drier",
+    "toothbrush",
+];
+
+/// A detection in input fractions: corners `x0, y0, x1, y1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Peak {
+    pub class: usize,
+    pub score: f32,
+    pub x0: f32,
+    pub y0: f32,
+    pub x1: f32,
+    pub y1: f32,
+}
+
+/// The best [`TOP_K`] peaks of image `i`, best first (ties in (y, x, class) order).
+pub fn peaks(raw: &RawOutput, i: usize) -> Vec<Peak> {
+    let kp = &raw.keypoints[i * GRID * GRID * CLASSES..][..GRID * GRID * CLASSES];
+    let wh = &raw.wh[i * GRID * GRID * 4..][..GRID * GRID * 4];
+    let mut cand: Vec<(f32, usize)> = Vec::new();
+    for y in 0..GRID {
+        for x in 0..GRID {
+            for c in 0..CLASSES {
+                let v = kp[(y * GRID + x) * CLASSES + c];
+                let mut peak = true;
+                'n: for ny in y.saturating_sub(1)..(y + 2).min(GRID) {
+                    for nx in x.saturating_sub(1)..(x + 2).min(GRID) {
+                        if kp[(ny * GRID + nx) * CLASSES + c] > v {
+                            peak = false;
+                            break 'n;
+                        }
+                    }
+                }
+                if peak {
+                    cand.push((v, (y * GRID + x) * CLASSES + c));
+                }
+            }
+        }
+    }
+    // Stable: equal scores keep the flat order, as TF's TopK.
+    cand.sort_by(|a, b| b.0.total_cmp(&a.0));
+    cand.truncate(TOP_K);
+    cand.into_iter()
+        .map(|(score, at)| {
+            let (cell, class) = (at / CLASSES, at % CLASSES);
+            let (y, x) = ((cell / GRID) as f32 * STRIDE, (cell % GRID) as f32 * STRIDE);
+            let d = &wh[cell * 4..][..4];
+            let side = SIDE as f32;
+            Peak {
+                class,
+                score,
+                x0: (x - d[0]) / side,
+                y0: (y - d[1]) / side,
+                x1: (x + d[2]) / side,
+                y1: (y + d[3]) / side,
+            }
+        })
+        .collect()
+}
+
+fn iou(a: &Peak, b: &Peak) -> f32 {
+    let iw = (a.x1.min(b.x1) - a.x0.max(b.x0)).max(0.0);
+    let ih = (a.y1.min(b.y1) - a.y0.max(b.y0)).max(0.0);
+    let inter = iw * ih;
+    let union = (a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - inter;
+    if union > 0.0 {
+        inter / union
+    } else {
+        0.0
+    }
+}
+
+/// Greedy class-agnostic NMS over peaks (best first): scores from `min_score`, overlap above
+/// `max_iou` with a kept box suppresses, at most `max` kept.
+pub fn suppress(peaks: &[Peak], min_score: f32, max_iou: f32, max: usize) -> Vec<Peak> {
+    let mut kept: Vec<Peak> = Vec::new();
+    for p in peaks.iter().filter(|p| p.score >= min_score) {
+        if kept.len() == max {
+            break;
+        }
+        if kept.iter().all(|k| iou(k, p) <= max_iou) {
+            kept.push(*p);
+        }
+    }
+    kept
+}

@@ -210,7 +210,6 @@ NAME_OVERRIDES = {
     "n04523525": "vaulted ceiling",
     "n02892201": "memorial plaque",
     "n02389026": "sorrel horse",
-    "n02412080": "ram (sheep)",
     "n01871265": "tusker elephant",
     "n04389033": "army tank",
     "n03825788": "baby bottle nipple",

@@ -1,7 +1,9 @@
 //! Tag-quality harness for `bench/quality`: runs the built-in tagger over a labelled set of photos
 //! and prints, per photo, the tags it gave, the expected concepts it missed and the wrong ones it
 //! gave; then the hit rate (expected concepts found / expected) and the wrong-tag rate (wrong
-//! concepts given / wrong concepts listed).
+//! concepts given / wrong concepts listed), and the issue's per-photo goals: photos with an
+//! expected concept found, photos with a wrong tag at confidence >= 0.5, and the `person` /
+//! `people` / `animal` rules.
 //!
 //! ```text
 //! cargo run --release -p imgtag-vision --example quality -- bench/quality.tsv IMAGE_DIR
@@ -20,6 +22,10 @@ fn main() -> anyhow::Result<()> {
     let dir = Path::new(&args[1]);
     let tagger = BuiltinTagger::load(BuiltinConfig::default())?;
     let (mut expected, mut hits, mut listed_wrong, mut given_wrong) = (0usize, 0usize, 0, 0);
+    // Per photo: [with expectations, one found], [photos, a wrong tag >= 0.5], and the photos
+    // breaking the person / people / animal rules.
+    let (mut with_expected, mut found_one, mut photos, mut wrong_photos) = (0, 0, 0, 0);
+    let mut broken: Vec<String> = Vec::new();
     for line in set
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -33,7 +39,9 @@ fn main() -> anyhow::Result<()> {
         let tags = tagger.tag_bytes(&bytes)?;
         let names: Vec<&str> = tags.iter().map(|p| p.name.as_str()).collect();
         let mut missed = Vec::new();
-        for want in cols[1].split(',').filter(|s| !s.is_empty()) {
+        let wants: Vec<&str> = cols[1].split(',').filter(|s| !s.is_empty()).collect();
+        let before = hits;
+        for &want in &wants {
             expected += 1;
             if want.split('|').any(|alt| names.contains(&alt)) {
                 hits += 1;
@@ -41,12 +49,31 @@ fn main() -> anyhow::Result<()> {
                 missed.push(want);
             }
         }
+        photos += 1;
+        if !wants.is_empty() {
+            with_expected += 1;
+            found_one += usize::from(hits > before);
+        }
         let mut wrong = Vec::new();
+        let mut confident_wrong = false;
         for bad in cols[2].split(',').filter(|s| !s.is_empty()) {
             listed_wrong += 1;
-            if names.contains(&bad) {
+            if let Some(p) = tags.iter().find(|p| p.name.as_str() == bad) {
                 given_wrong += 1;
                 wrong.push(bad);
+                confident_wrong |= p.confidence >= 0.5;
+            }
+        }
+        wrong_photos += usize::from(confident_wrong);
+        // The issue's rules: a photo expecting `person`/`people` has it; a photo that lists
+        // `person`/`people`/`animal` as wrong does not.
+        let bad_list: Vec<&str> = cols[2].split(',').collect();
+        for rule in ["person", "people", "animal"] {
+            let expects = wants.iter().any(|w| w.split('|').any(|a| a == rule));
+            if expects && !names.contains(&rule) {
+                broken.push(format!("{} missing {rule}", cols[0]));
+            } else if bad_list.contains(&rule) && names.contains(&rule) {
+                broken.push(format!("{} wrongly {rule}", cols[0]));
             }
         }
         let shown: Vec<String> = tags
@@ -65,6 +92,17 @@ fn main() -> anyhow::Result<()> {
         "hit rate {:.3} ({hits}/{expected})  wrong-tag rate {:.3} ({given_wrong}/{listed_wrong})",
         rate(hits, expected),
         rate(given_wrong, listed_wrong)
+    );
+    println!(
+        "photos with an expected concept found {:.3} ({found_one}/{with_expected})  \
+         photos with a wrong tag >= 0.5 {:.3} ({wrong_photos}/{photos})",
+        rate(found_one, with_expected),
+        rate(wrong_photos, photos)
+    );
+    println!(
+        "person/people/animal rules broken on {} photos: {}",
+        broken.len(),
+        broken.join("; ")
     );
     Ok(())
 }

@@ -240,19 +240,10 @@ pub(crate) fn counts(
     limit: usize,
 ) -> Result<Vec<TagCount>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    // The range bound lets SQLite use the (owner, name) index; `substr` makes the match exact
-    // for every name (char(1114111) is the highest code point).
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT name, COUNT(*) AS n FROM labels
-             WHERE owner = ?1
-               AND (?2 IS NULL OR (name >= ?2 AND name < ?2 || char(1114111)
-                                   AND substr(name, 1, length(?2)) = ?2))
-             GROUP BY name ORDER BY n DESC, name ASC LIMIT ?3",
-        )
-        .map_err(sql_err)?;
+    let (sql, args) = counts_sql(owner, prefix, limit);
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
     let rows = stmt
-        .query_map(params![owner.as_str(), prefix, limit], |r| {
+        .query_map(params_from_iter(args), |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
         })
         .map_err(sql_err)?;
@@ -264,4 +255,30 @@ pub(crate) fn counts(
         })
     })
     .collect()
+}
+
+/// The statement `counts` runs. Two texts, not `?2 IS NULL OR ...`, so that each gets its own
+/// plan: without a prefix the (owner, n DESC, name) index yields rows already in order; with
+/// one, the primary key's (owner, name) range narrows the scan. `substr` makes the prefix
+/// match exact for every name (char(1114111) is the highest code point).
+pub(crate) fn counts_sql(
+    owner: &Owner,
+    prefix: Option<&str>,
+    limit: i64,
+) -> (&'static str, Vec<Value>) {
+    let o = Value::Text(owner.to_string());
+    match prefix {
+        None => (
+            "SELECT name, n FROM tag_counts WHERE owner = ?1
+             ORDER BY n DESC, name ASC LIMIT ?2",
+            vec![o, Value::Integer(limit)],
+        ),
+        Some(p) => (
+            "SELECT name, n FROM tag_counts
+             WHERE owner = ?1 AND name >= ?2 AND name < ?2 || char(1114111)
+               AND substr(name, 1, length(?2)) = ?2
+             ORDER BY n DESC, name ASC LIMIT ?3",
+            vec![o, Value::Text(p.to_string()), Value::Integer(limit)],
+        ),
+    }
 }

@@ -7,6 +7,7 @@ mod blobs;
 mod conformance;
 mod persistence;
 mod queue;
+mod tag_counts;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

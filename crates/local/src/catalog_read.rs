@@ -10,9 +10,11 @@ use imgtag_core::{
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
+use crate::catalog_query::list_sql;
 use crate::db::sql_err;
 
-const IMAGE_COLUMNS: &str = "id, owner, name, blob_key, content_type, size, width, height, \
+pub(crate) const IMAGE_COLUMNS: &str =
+    "id, owner, name, blob_key, content_type, size, width, height, \
                              sha256, status, failure_reason, created_at, updated_at";
 
 fn corrupt(what: &str) -> Error {
@@ -81,12 +83,7 @@ fn labels_of(conn: &Connection, ids: &[String]) -> Result<HashMap<String, Vec<La
     if ids.is_empty() {
         return Ok(out);
     }
-    let marks = vec!["?"; ids.len()].join(",");
-    let sql = format!(
-        "SELECT image_id, name, confidence, source, boxes FROM labels WHERE image_id IN ({marks})
-         ORDER BY confidence DESC, name ASC"
-    );
-    let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+    let mut stmt = conn.prepare(&labels_sql(ids.len())).map_err(sql_err)?;
     let rows = stmt
         .query_map(params_from_iter(ids), |r| {
             Ok((
@@ -111,6 +108,15 @@ fn labels_of(conn: &Connection, ids: &[String]) -> Result<HashMap<String, Vec<La
         });
     }
     Ok(out)
+}
+
+/// The labels of `n` images, by primary key.
+pub(crate) fn labels_sql(n: usize) -> String {
+    let marks = vec!["?"; n].join(",");
+    format!(
+        "SELECT image_id, name, confidence, source, boxes FROM labels WHERE image_id IN ({marks})
+         ORDER BY confidence DESC, name ASC"
+    )
 }
 
 /// A label's boxes as stored in `labels.boxes`: a JSON array, NULL when there are none.
@@ -159,54 +165,13 @@ pub(crate) fn by_sha256(
     }
 }
 
-fn placeholders(args: &mut Vec<Value>, tags: &[TagName]) -> String {
-    let marks: Vec<&str> = tags
-        .iter()
-        .map(|t| {
-            args.push(Value::Text(t.to_string()));
-            "?"
-        })
-        .collect();
-    marks.join(",")
-}
-
 pub(crate) fn list(conn: &mut Connection, owner: &Owner, q: &ImageQuery) -> Result<Page> {
-    let mut args: Vec<Value> = vec![Value::Text(owner.to_string())];
-    let mut sql = format!("SELECT {IMAGE_COLUMNS} FROM images i WHERE i.owner = ?");
-    if let Some(Cursor(after)) = &q.after {
-        sql.push_str(" AND i.id < ?");
-        args.push(Value::Text(after.to_string()));
-    }
-    // `min_confidence` only qualifies the labels that make an image match; NOT excludes on
-    // any label, whatever its confidence.
-    let conf = q.min_confidence.map(f64::from).unwrap_or(f64::NEG_INFINITY);
-    for tag in &q.all_tags {
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.name = ? \
-             AND l.confidence >= ?)",
-        );
-        args.push(Value::Text(tag.to_string()));
-        args.push(Value::Real(conf));
-    }
-    if !q.any_tags.is_empty() {
-        let marks = placeholders(&mut args, &q.any_tags);
-        sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.name IN ({marks}) \
-             AND l.confidence >= ?)"
-        ));
-        args.push(Value::Real(conf));
-    }
-    if !q.not_tags.is_empty() {
-        let marks = placeholders(&mut args, &q.not_tags);
-        sql.push_str(&format!(
-            " AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id \
-             AND l.name IN ({marks}))"
-        ));
-    }
-    // One row more than asked tells whether another page exists without a COUNT.
-    sql.push_str(" ORDER BY i.id DESC LIMIT ?");
-    args.push(Value::Integer(q.limit as i64 + 1));
-
+    let Some((sql, args)) = list_sql(conn, owner, q)? else {
+        return Ok(Page {
+            images: Vec::new(),
+            next: None,
+        });
+    };
     let mut raws = {
         let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
         let rows = stmt

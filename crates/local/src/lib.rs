@@ -15,6 +15,7 @@ mod accounts_admin;
 mod blobs;
 mod catalog;
 mod catalog_import;
+mod catalog_query;
 mod catalog_read;
 mod db;
 pub mod jwt;

@@ -125,6 +125,13 @@ const MIGRATIONS: &[&str] = &[
         DELETE FROM tag_counts WHERE owner = old.owner AND name = old.name AND n <= 0;
     END;
     "#,
+    // 6: a by-tag page walks one tag's labels newest image first and filters on confidence
+    // from the index alone. The old (owner, name, image_id) index only served the GROUP BY
+    // counts that `tag_counts` replaced, and is a prefix of this one.
+    r#"
+    CREATE INDEX labels_owner_name_image ON labels (owner, name, image_id, confidence);
+    DROP INDEX labels_owner_name;
+    "#,
 ];
 
 /// Fails unless the schema is exactly this build's (a database opened read-only cannot be

@@ -175,6 +175,8 @@ async fn migration_backfills_counts() {
         conn.execute_batch(
             "DROP TRIGGER labels_count_insert; DROP TRIGGER labels_count_delete;
              DROP TRIGGER labels_count_update; DROP TABLE tag_counts;
+             DROP INDEX labels_owner_name_image;
+             CREATE INDEX labels_owner_name ON labels (owner, name, image_id);
              PRAGMA user_version = 4;",
         )
         .unwrap();

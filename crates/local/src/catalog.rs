@@ -17,7 +17,7 @@ use crate::db::{sql_err, SqliteDb};
 /// The image index on the embedded database.
 #[derive(Debug, Clone)]
 pub struct SqliteCatalog {
-    db: SqliteDb,
+    pub(crate) db: SqliteDb,
 }
 
 impl SqliteCatalog {

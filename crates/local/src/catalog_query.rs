@@ -133,3 +133,63 @@ fn rarest(conn: &Connection, owner: &Owner, all: &[TagName]) -> Result<Rarest> {
     }
     Ok(best.map_or(Rarest::NoTags, |(_, at)| Rarest::Tag(at)))
 }
+
+/// What `list_images` runs for one query, and SQLite's plans for it.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ListExplain {
+    /// The page query.
+    pub sql: String,
+    /// Its arguments, `Debug`-formatted (`Text("cat")`, `Real(0.5)`, ...).
+    pub args: Vec<String>,
+    /// `EXPLAIN QUERY PLAN` detail lines of the page query.
+    pub page: Vec<String>,
+    /// The same for the query that reads the page's labels.
+    pub labels: Vec<String>,
+}
+
+/// `EXPLAIN QUERY PLAN` of what `list_images` and `tag_counts` run, for tests that keep the
+/// hot queries on their indexes (the plan is what a user's latency depends on).
+impl crate::SqliteCatalog {
+    /// `None` when the page needs no query (a required tag the owner never used).
+    #[doc(hidden)]
+    pub async fn explain_list(&self, owner: &Owner, q: &ImageQuery) -> Result<Option<ListExplain>> {
+        let (owner, q) = (owner.clone(), q.clone());
+        self.db
+            .call(move |conn| {
+                let Some((sql, args)) = list_sql(conn, &owner, &q)? else {
+                    return Ok(None);
+                };
+                let ids = vec![Value::Text("a".into()), Value::Text("b".into())];
+                Ok(Some(ListExplain {
+                    args: args.iter().map(|a| format!("{a:?}")).collect(),
+                    page: plan(conn, &sql, args)?,
+                    labels: plan(conn, &crate::catalog_read::labels_sql(2), ids)?,
+                    sql,
+                }))
+            })
+            .await
+    }
+
+    /// The plan lines of the tag counts query.
+    #[doc(hidden)]
+    pub async fn explain_counts(&self, owner: &Owner, prefix: Option<&str>) -> Result<Vec<String>> {
+        let (owner, prefix) = (owner.clone(), prefix.map(str::to_string));
+        self.db
+            .call(move |conn| {
+                let (sql, args) = crate::catalog_read::counts_sql(&owner, prefix.as_deref(), 10);
+                plan(conn, sql, args)
+            })
+            .await
+    }
+}
+
+fn plan(conn: &Connection, sql: &str, args: Vec<Value>) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .map_err(sql_err)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+        .map_err(sql_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql_err)
+}

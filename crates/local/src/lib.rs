@@ -30,6 +30,8 @@ pub use accounts::{
 };
 pub use blobs::FsBlobStore;
 pub use catalog::SqliteCatalog;
+#[doc(hidden)]
+pub use catalog_query::ListExplain;
 pub use db::{SqliteDb, DB_FILE};
 pub use jwt::KEY_FILE;
 pub use queue::SqliteQueue;

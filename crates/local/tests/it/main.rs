@@ -6,6 +6,7 @@ mod accounts;
 mod blobs;
 mod conformance;
 mod persistence;
+mod plans;
 mod queue;
 mod tag_counts;
 

@@ -1,7 +1,7 @@
 //! [`Catalog`] on SQLite: writes. Reads live in `catalog_read.rs`.
 //!
-//! Tag counts are derived from the `labels` table with `GROUP BY` on every call, so they are
-//! exact by construction: there is no separate counter that could drift or leave an orphan.
+//! Tag counts live in `tag_counts`, kept by triggers on `labels` (migration 5) in the same
+//! transaction as every label write, so no write path here has to remember them.
 
 use async_trait::async_trait;
 use chrono::{SecondsFormat, Utc};
@@ -17,7 +17,7 @@ use crate::db::{sql_err, SqliteDb};
 /// The image index on the embedded database.
 #[derive(Debug, Clone)]
 pub struct SqliteCatalog {
-    db: SqliteDb,
+    pub(crate) db: SqliteDb,
 }
 
 impl SqliteCatalog {

@@ -10,9 +10,11 @@ use imgtag_core::{
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
+use crate::catalog_query::list_sql;
 use crate::db::sql_err;
 
-const IMAGE_COLUMNS: &str = "id, owner, name, blob_key, content_type, size, width, height, \
+pub(crate) const IMAGE_COLUMNS: &str =
+    "id, owner, name, blob_key, content_type, size, width, height, \
                              sha256, status, failure_reason, created_at, updated_at";
 
 fn corrupt(what: &str) -> Error {
@@ -81,12 +83,7 @@ fn labels_of(conn: &Connection, ids: &[String]) -> Result<HashMap<String, Vec<La
     if ids.is_empty() {
         return Ok(out);
     }
-    let marks = vec!["?"; ids.len()].join(",");
-    let sql = format!(
-        "SELECT image_id, name, confidence, source, boxes FROM labels WHERE image_id IN ({marks})
-         ORDER BY confidence DESC, name ASC"
-    );
-    let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+    let mut stmt = conn.prepare(&labels_sql(ids.len())).map_err(sql_err)?;
     let rows = stmt
         .query_map(params_from_iter(ids), |r| {
             Ok((
@@ -111,6 +108,15 @@ fn labels_of(conn: &Connection, ids: &[String]) -> Result<HashMap<String, Vec<La
         });
     }
     Ok(out)
+}
+
+/// The labels of `n` images, by primary key.
+pub(crate) fn labels_sql(n: usize) -> String {
+    let marks = vec!["?"; n].join(",");
+    format!(
+        "SELECT image_id, name, confidence, source, boxes FROM labels WHERE image_id IN ({marks})
+         ORDER BY confidence DESC, name ASC"
+    )
 }
 
 /// A label's boxes as stored in `labels.boxes`: a JSON array, NULL when there are none.
@@ -159,54 +165,13 @@ pub(crate) fn by_sha256(
     }
 }
 
-fn placeholders(args: &mut Vec<Value>, tags: &[TagName]) -> String {
-    let marks: Vec<&str> = tags
-        .iter()
-        .map(|t| {
-            args.push(Value::Text(t.to_string()));
-            "?"
-        })
-        .collect();
-    marks.join(",")
-}
-
 pub(crate) fn list(conn: &mut Connection, owner: &Owner, q: &ImageQuery) -> Result<Page> {
-    let mut args: Vec<Value> = vec![Value::Text(owner.to_string())];
-    let mut sql = format!("SELECT {IMAGE_COLUMNS} FROM images i WHERE i.owner = ?");
-    if let Some(Cursor(after)) = &q.after {
-        sql.push_str(" AND i.id < ?");
-        args.push(Value::Text(after.to_string()));
-    }
-    // `min_confidence` only qualifies the labels that make an image match; NOT excludes on
-    // any label, whatever its confidence.
-    let conf = q.min_confidence.map(f64::from).unwrap_or(f64::NEG_INFINITY);
-    for tag in &q.all_tags {
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.name = ? \
-             AND l.confidence >= ?)",
-        );
-        args.push(Value::Text(tag.to_string()));
-        args.push(Value::Real(conf));
-    }
-    if !q.any_tags.is_empty() {
-        let marks = placeholders(&mut args, &q.any_tags);
-        sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.name IN ({marks}) \
-             AND l.confidence >= ?)"
-        ));
-        args.push(Value::Real(conf));
-    }
-    if !q.not_tags.is_empty() {
-        let marks = placeholders(&mut args, &q.not_tags);
-        sql.push_str(&format!(
-            " AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id \
-             AND l.name IN ({marks}))"
-        ));
-    }
-    // One row more than asked tells whether another page exists without a COUNT.
-    sql.push_str(" ORDER BY i.id DESC LIMIT ?");
-    args.push(Value::Integer(q.limit as i64 + 1));
-
+    let Some((sql, args)) = list_sql(conn, owner, q)? else {
+        return Ok(Page {
+            images: Vec::new(),
+            next: None,
+        });
+    };
     let mut raws = {
         let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
         let rows = stmt
@@ -240,19 +205,10 @@ pub(crate) fn counts(
     limit: usize,
 ) -> Result<Vec<TagCount>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    // The range bound lets SQLite use the (owner, name) index; `substr` makes the match exact
-    // for every name (char(1114111) is the highest code point).
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT name, COUNT(*) AS n FROM labels
-             WHERE owner = ?1
-               AND (?2 IS NULL OR (name >= ?2 AND name < ?2 || char(1114111)
-                                   AND substr(name, 1, length(?2)) = ?2))
-             GROUP BY name ORDER BY n DESC, name ASC LIMIT ?3",
-        )
-        .map_err(sql_err)?;
+    let (sql, args) = counts_sql(owner, prefix, limit);
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
     let rows = stmt
-        .query_map(params![owner.as_str(), prefix, limit], |r| {
+        .query_map(params_from_iter(args), |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
         })
         .map_err(sql_err)?;
@@ -264,4 +220,30 @@ pub(crate) fn counts(
         })
     })
     .collect()
+}
+
+/// The statement `counts` runs. Two texts, not `?2 IS NULL OR ...`, so that each gets its own
+/// plan: without a prefix the (owner, n DESC, name) index yields rows already in order; with
+/// one, the primary key's (owner, name) range narrows the scan. `substr` makes the prefix
+/// match exact for every name (char(1114111) is the highest code point).
+pub(crate) fn counts_sql(
+    owner: &Owner,
+    prefix: Option<&str>,
+    limit: i64,
+) -> (&'static str, Vec<Value>) {
+    let o = Value::Text(owner.to_string());
+    match prefix {
+        None => (
+            "SELECT name, n FROM tag_counts WHERE owner = ?1
+             ORDER BY n DESC, name ASC LIMIT ?2",
+            vec![o, Value::Integer(limit)],
+        ),
+        Some(p) => (
+            "SELECT name, n FROM tag_counts
+             WHERE owner = ?1 AND name >= ?2 AND name < ?2 || char(1114111)
+               AND substr(name, 1, length(?2)) = ?2
+             ORDER BY n DESC, name ASC LIMIT ?3",
+            vec![o, Value::Text(p.to_string()), Value::Integer(limit)],
+        ),
+    }
 }

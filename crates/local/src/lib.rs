@@ -15,6 +15,7 @@ mod accounts_admin;
 mod blobs;
 mod catalog;
 mod catalog_import;
+mod catalog_query;
 mod catalog_read;
 mod db;
 pub mod jwt;
@@ -29,6 +30,8 @@ pub use accounts::{
 };
 pub use blobs::FsBlobStore;
 pub use catalog::SqliteCatalog;
+#[doc(hidden)]
+pub use catalog_query::ListExplain;
 pub use db::{SqliteDb, DB_FILE};
 pub use jwt::KEY_FILE;
 pub use queue::SqliteQueue;

@@ -92,6 +92,46 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX signin_failures_last ON signin_failures (last_failure_at);
     "#,
+    // 5: tag counts maintained by triggers, so `GET /tags` reads a few rows instead of
+    // grouping every label. Triggers run inside the writing statement's transaction (and for
+    // ON DELETE CASCADE from `images`), so the counts are exact whatever path writes labels.
+    // REPLACE conflict resolution would skip the delete trigger: never use it on `labels`.
+    r#"
+    CREATE TABLE tag_counts (
+        owner TEXT NOT NULL,
+        name  TEXT NOT NULL,
+        n     INTEGER NOT NULL,
+        PRIMARY KEY (owner, name)
+    ) WITHOUT ROWID;
+    -- An owner's tags by count, most used first: `GET /tags` without a prefix.
+    CREATE INDEX tag_counts_owner_n ON tag_counts (owner, n DESC, name);
+    INSERT INTO tag_counts (owner, name, n)
+        SELECT owner, name, COUNT(*) FROM labels GROUP BY owner, name;
+
+    CREATE TRIGGER labels_count_insert AFTER INSERT ON labels BEGIN
+        INSERT INTO tag_counts (owner, name, n) VALUES (new.owner, new.name, 1)
+            ON CONFLICT (owner, name) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER labels_count_delete AFTER DELETE ON labels BEGIN
+        UPDATE tag_counts SET n = n - 1 WHERE owner = old.owner AND name = old.name;
+        DELETE FROM tag_counts WHERE owner = old.owner AND name = old.name AND n <= 0;
+    END;
+    -- No code renames a label today; this keeps the counts exact if some day one does.
+    CREATE TRIGGER labels_count_update AFTER UPDATE OF owner, name ON labels
+    WHEN old.owner IS NOT new.owner OR old.name IS NOT new.name BEGIN
+        INSERT INTO tag_counts (owner, name, n) VALUES (new.owner, new.name, 1)
+            ON CONFLICT (owner, name) DO UPDATE SET n = n + 1;
+        UPDATE tag_counts SET n = n - 1 WHERE owner = old.owner AND name = old.name;
+        DELETE FROM tag_counts WHERE owner = old.owner AND name = old.name AND n <= 0;
+    END;
+    "#,
+    // 6: a by-tag page walks one tag's labels newest image first and filters on confidence
+    // from the index alone. The old (owner, name, image_id) index only served the GROUP BY
+    // counts that `tag_counts` replaced, and is a prefix of this one.
+    r#"
+    CREATE INDEX labels_owner_name_image ON labels (owner, name, image_id, confidence);
+    DROP INDEX labels_owner_name;
+    "#,
 ];
 
 /// Fails unless the schema is exactly this build's (a database opened read-only cannot be

@@ -6,7 +6,9 @@ mod accounts;
 mod blobs;
 mod conformance;
 mod persistence;
+mod plans;
 mod queue;
+mod tag_counts;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -209,7 +209,7 @@ impl Catalog for SqliteCatalog {
     async fn get_image(&self, owner: &Owner, id: &ImageId) -> Result<Option<Image>> {
         let (owner, id) = (owner.clone(), id.clone());
         self.db
-            .call(move |conn| catalog_read::get(conn, &owner, &id))
+            .call_read(move |conn| catalog_read::get(conn, &owner, &id))
             .await
     }
 
@@ -232,7 +232,7 @@ impl Catalog for SqliteCatalog {
         query.check()?;
         let (owner, query) = (owner.clone(), query.clone());
         self.db
-            .call(move |conn| catalog_read::list(conn, &owner, &query))
+            .call_read(move |conn| catalog_read::list(conn, &owner, &query))
             .await
     }
 
@@ -307,7 +307,7 @@ impl Catalog for SqliteCatalog {
     async fn find_by_sha256(&self, owner: &Owner, sha256: &str) -> Result<Option<Image>> {
         let (owner, sha256) = (owner.clone(), sha256.to_string());
         self.db
-            .call(move |conn| catalog_read::by_sha256(conn, &owner, &sha256))
+            .call_read(move |conn| catalog_read::by_sha256(conn, &owner, &sha256))
             .await
     }
 
@@ -321,7 +321,7 @@ impl Catalog for SqliteCatalog {
         let owner = owner.clone();
         let prefix = prefix.map(str::to_lowercase).filter(|p| !p.is_empty());
         self.db
-            .call(move |conn| catalog_read::counts(conn, &owner, prefix.as_deref(), limit))
+            .call_read(move |conn| catalog_read::counts(conn, &owner, prefix.as_deref(), limit))
             .await
     }
 

@@ -1,9 +1,10 @@
 //! One SQLite database file shared by the catalog, the job queue and the accounts.
 //!
-//! SQLite calls block, so every call runs on tokio's blocking pool. A single connection behind a
-//! mutex keeps this simple and correct: SQLite serialises writers anyway, and one connection
-//! means no `SQLITE_BUSY` between our own statements. `busy_timeout` still matters when another
-//! process (an `imgtag` CLI command, a backup) holds the file.
+//! SQLite calls block, so every call runs on tokio's blocking pool. All writes go through a
+//! single connection behind a mutex: SQLite serialises writers anyway, and one writer means no
+//! `SQLITE_BUSY` between our own statements. `busy_timeout` still matters when another process
+//! (an `imgtag` CLI command, a backup) holds the file. Catalog reads on a file use a small pool
+//! of read-only connections (`read_pool.rs`), so they never queue behind a write.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -13,14 +14,21 @@ use imgtag_core::{Error, Result};
 use rusqlite::{Connection, ErrorCode};
 
 use crate::migrations;
+use crate::read_pool::ReadPool;
+
+/// How long a statement waits for another connection's lock before giving up.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The name of the database file inside the data directory.
 pub const DB_FILE: &str = "imgtag.db";
 
-/// A handle on the embedded database. Cheap to clone; clones share one connection.
+/// A handle on the embedded database. Cheap to clone; clones share the connections.
 #[derive(Clone)]
 pub struct SqliteDb {
     conn: Arc<Mutex<Connection>>,
+    /// Catalog reads; `None` (reads share the writer) in memory, where connections cannot
+    /// share a database, and when opened read-only.
+    readers: Option<Arc<ReadPool>>,
     path: Option<PathBuf>,
 }
 
@@ -28,13 +36,22 @@ impl std::fmt::Debug for SqliteDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteDb")
             .field("path", &self.path)
+            .field("readers", &self.readers.as_ref().map(|r| r.size()))
             .finish()
     }
 }
 
 impl SqliteDb {
-    /// Opens (creating if needed) the database file at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the database file at `path` and brings its schema up to date,
+    /// with one read connection per core.
     pub fn open(path: &Path) -> Result<Self> {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        Self::open_with_readers(path, cores)
+    }
+
+    /// As [`SqliteDb::open`], with `readers` read-only connections for catalog reads (0: reads
+    /// share the writer's connection).
+    pub fn open_with_readers(path: &Path, readers: usize) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::Internal(format!("cannot create {}: {e}", dir.display())))?;
@@ -47,7 +64,12 @@ impl SqliteDb {
             .map_err(sql_err)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(sql_err)?;
-        Self::setup(conn, Some(path.to_path_buf()))
+        let mut db = Self::setup(conn, Some(path.to_path_buf()))?;
+        // Opened after the migration, so every reader sees this build's schema.
+        if readers > 0 {
+            db.readers = Some(Arc::new(ReadPool::open(path, readers)?));
+        }
+        Ok(db)
     }
 
     /// Opens an existing database file for reading only (`imgtag migrate`'s source): no schema
@@ -72,10 +94,11 @@ impl SqliteDb {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(sql_err)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sql_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
         migrations::check_current(&conn)?;
         Ok(SqliteDb {
             conn: Arc::new(Mutex::new(conn)),
+            readers: None,
             path: Some(path.to_path_buf()),
         })
     }
@@ -91,12 +114,13 @@ impl SqliteDb {
     }
 
     fn setup(mut conn: Connection, path: Option<PathBuf>) -> Result<Self> {
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sql_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql_err)?;
         migrations::migrate(&mut conn)?;
         Ok(SqliteDb {
             conn: Arc::new(Mutex::new(conn)),
+            readers: None,
             path,
         })
     }
@@ -121,6 +145,21 @@ impl SqliteDb {
         })
         .await
         .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// Runs the read-only `f` on a read connection, or on the writer's when there is no pool.
+    /// Each statement sees the last committed state (what `call` has returned from).
+    pub(crate) async fn call_read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let Some(pool) = self.readers.clone() else {
+            return self.call(f).await;
+        };
+        tokio::task::spawn_blocking(move || pool.with(f))
+            .await
+            .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
     }
 }
 

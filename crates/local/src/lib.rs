@@ -22,6 +22,7 @@ pub mod jwt;
 mod migrations;
 pub mod password;
 mod queue;
+mod read_pool;
 pub mod throttle;
 
 pub use accounts::{

@@ -8,6 +8,7 @@ mod conformance;
 mod persistence;
 mod plans;
 mod queue;
+mod read_pool;
 mod tag_counts;
 
 use std::path::PathBuf;

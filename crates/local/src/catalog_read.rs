@@ -83,7 +83,9 @@ fn labels_of(conn: &Connection, ids: &[String]) -> Result<HashMap<String, Vec<La
     if ids.is_empty() {
         return Ok(out);
     }
-    let mut stmt = conn.prepare(&labels_sql(ids.len())).map_err(sql_err)?;
+    let mut stmt = conn
+        .prepare_cached(&labels_sql(ids.len()))
+        .map_err(sql_err)?;
     let rows = stmt
         .query_map(params_from_iter(ids), |r| {
             Ok((
@@ -173,7 +175,7 @@ pub(crate) fn list(conn: &mut Connection, owner: &Owner, q: &ImageQuery) -> Resu
         });
     };
     let mut raws = {
-        let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+        let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
         let rows = stmt
             .query_map(params_from_iter(args), raw_image)
             .map_err(sql_err)?;

@@ -13,6 +13,9 @@ pub struct Taxonomy {
     pub classes: Vec<String>,
     /// Concept name → indices of the classes that descend from it in WordNet.
     pub concepts: Vec<(String, Vec<usize>)>,
+    /// Per class, the index of the first class with its name (classes sharing a name, such as
+    /// ImageNet's two tabby classes, score as one tag). Computed once, not per image.
+    first_of_name: Vec<usize>,
 }
 
 impl Taxonomy {
@@ -51,7 +54,19 @@ impl Taxonomy {
                 concepts[slot].1.push(index);
             }
         }
-        Ok(Taxonomy { classes, concepts })
+        let first_of_name = {
+            let mut first: HashMap<&str, usize> = HashMap::new();
+            classes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| *first.entry(c.as_str()).or_insert(i))
+                .collect()
+        };
+        Ok(Taxonomy {
+            classes,
+            concepts,
+            first_of_name,
+        })
     }
 
     /// Every class and concept with its probability. A class's is its softmax probability
@@ -60,16 +75,15 @@ impl Taxonomy {
     /// breeds share the mass, while hundreds of near-zero animal classes on a photo of grass
     /// (diffuse mass, ~0.6 in total) do not add up to a confident `animal`.
     pub fn scores(&self, probs: &[f32]) -> Vec<(&str, f32)> {
+        let mut class_score = vec![0.0f32; self.classes.len()];
+        for (&slot, &p) in self.first_of_name.iter().zip(probs) {
+            class_score[slot] += p;
+        }
         let mut out: Vec<(&str, f32)> =
             Vec::with_capacity(self.classes.len() + self.concepts.len());
-        let mut by_name: HashMap<&str, usize> = HashMap::new();
-        for (name, &p) in self.classes.iter().zip(probs) {
-            match by_name.get(name.as_str()) {
-                Some(&i) => out[i].1 += p,
-                None => {
-                    by_name.insert(name, out.len());
-                    out.push((name.as_str(), p));
-                }
+        for (i, name) in self.classes.iter().enumerate() {
+            if self.first_of_name[i] == i {
+                out.push((name.as_str(), class_score[i]));
             }
         }
         for (name, members) in &self.concepts {

@@ -1,8 +1,8 @@
 //! The hot catalog queries stay on their indexes: `EXPLAIN QUERY PLAN` of exactly what the
 //! adapter runs, on a small populated database.
 
-use chrono::Utc;
-use imgtag_core::{BlobKey, Catalog, ImageId, ImageQuery, Label, NewImage, Owner, TagName};
+use imgtag_core::testkit::catalog::new_image;
+use imgtag_core::{Catalog, ImageQuery, Label, Owner, TagName};
 use imgtag_local::{SqliteCatalog, SqliteDb};
 
 use crate::Dirs;
@@ -17,19 +17,7 @@ async fn populated(dir: &std::path::Path) -> (SqliteCatalog, Owner) {
     for o in ["alice", "bob"] {
         let o = Owner::parse(o).unwrap();
         for i in 0..60 {
-            let id = ImageId::new();
-            let img = NewImage {
-                blob_key: BlobKey::for_image(&o, &id),
-                id,
-                owner: o.clone(),
-                name: "x.jpg".into(),
-                content_type: "image/jpeg".into(),
-                size: 1,
-                width: None,
-                height: None,
-                sha256: "ab".repeat(32),
-                created_at: Utc::now(),
-            };
+            let img = new_image(&o);
             c.upsert_image(&img).await.unwrap();
             let mut names = vec!["common"];
             names.extend((i % 3 == 0).then_some("cat"));

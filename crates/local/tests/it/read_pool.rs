@@ -4,26 +4,11 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use imgtag_core::{BlobKey, Catalog, ImageId, ImageQuery, NewImage, Owner};
+use imgtag_core::testkit::catalog::new_image;
+use imgtag_core::{Catalog, ImageQuery, Owner};
 use imgtag_local::{SqliteDb, DB_FILE};
 
 use crate::Dirs;
-
-fn image(o: &Owner) -> NewImage {
-    let id = ImageId::new();
-    NewImage {
-        blob_key: BlobKey::for_image(o, &id),
-        id,
-        owner: o.clone(),
-        name: "x.jpg".into(),
-        content_type: "image/jpeg".into(),
-        size: 1,
-        width: None,
-        height: None,
-        sha256: "ab".repeat(32),
-        created_at: Utc::now(),
-    }
-}
 
 /// Whether a page read returns within `wait` while a write waits on another process's open
 /// write transaction (holding our writer connection), and what it saw.
@@ -33,11 +18,11 @@ async fn read_during_write(readers: usize, wait: Duration) -> Option<usize> {
     let db = SqliteDb::open_with_readers(&dir.join(DB_FILE), readers).unwrap();
     let c = db.catalog();
     let o = Owner::parse("alice").unwrap();
-    c.upsert_image(&image(&o)).await.unwrap();
+    c.upsert_image(&new_image(&o)).await.unwrap();
 
     let other = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
-    let pending = image(&o);
-    let row = image(&o);
+    let pending = new_image(&o);
+    let row = new_image(&o);
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
     other
         .execute(

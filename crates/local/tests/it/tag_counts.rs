@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use chrono::Utc;
-use imgtag_core::{BlobKey, Catalog, Image, ImageId, ImageStatus, Label, NewImage, Owner, TagName};
+use imgtag_core::testkit::catalog::new_image;
+use imgtag_core::{Catalog, Image, ImageStatus, Label, Owner, TagName};
 use imgtag_local::{SqliteDb, DB_FILE};
 use rusqlite::Connection;
 
@@ -14,22 +14,6 @@ type Counts = Vec<(String, String, i64)>;
 
 fn tag(s: &str) -> TagName {
     TagName::parse(s).unwrap()
-}
-
-fn new_image(o: &Owner) -> NewImage {
-    let id = ImageId::new();
-    NewImage {
-        blob_key: BlobKey::for_image(o, &id),
-        id,
-        owner: o.clone(),
-        name: "x.jpg".into(),
-        content_type: "image/jpeg".into(),
-        size: 1,
-        width: None,
-        height: None,
-        sha256: "ab".repeat(32),
-        created_at: Utc::now(),
-    }
 }
 
 fn auto(v: &[(&str, f32)]) -> Vec<Label> {

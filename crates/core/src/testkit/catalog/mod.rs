@@ -83,7 +83,8 @@ pub(super) fn now_ms() -> DateTime<Utc> {
     DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap()
 }
 
-pub(super) fn new_image(o: &Owner) -> NewImage {
+/// A fresh image of `o` (its own id), as an upload would record it.
+pub fn new_image(o: &Owner) -> NewImage {
     let id = ImageId::new();
     NewImage {
         blob_key: BlobKey::for_image(o, &id),

@@ -38,6 +38,7 @@ mod labels;
 mod net;
 mod people;
 pub mod preprocess;
+mod program;
 mod scenes;
 mod tagger;
 mod taxonomy;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::net::Op;
 use crate::gemm::Packed;
+use crate::program::ProgramOp;
 
 /// One op as written by the converter; `x`/`y` are value numbers (0 = the input, `i + 1` = op i).
 #[derive(Deserialize)]

@@ -1,14 +1,13 @@
 //! The CenterNet program interpreter: ops over numbered NHWC values, each freed after its last
 //! reader; unary element-wise ops run in place when they are their input's only reader.
 
-use std::sync::Mutex;
-
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 
 use super::{load, ops};
 use crate::gemm::{pointwise, Epilogue, Packed};
 use crate::kernels::{stem_im2col, Shape};
+use crate::program::{Program, ProgramOp, Value};
 
 /// The converted weights and program (see `tools/convert_centernet.py`), embedded in the binary.
 static WEIGHTS: &[u8] = include_bytes!("../../../../models/centernet.safetensors");
@@ -98,33 +97,14 @@ pub struct RawOutput {
 
 /// The detector network, ready for inference.
 pub struct DetectNet {
-    ops: Vec<Op>,
-    outputs: [usize; 2],
-    last_use: Vec<usize>,
-    spare: Mutex<Vec<Vec<Vec<f32>>>>,
+    program: Program<Op>,
 }
-
-type Value = Option<(Shape, Vec<f32>)>;
 
 impl DetectNet {
     pub fn load() -> anyhow::Result<Self> {
         let (ops, outputs) = load::program(WEIGHTS)?;
-        let mut last_use = vec![0; ops.len() + 1];
-        for (i, op) in ops.iter().enumerate() {
-            for v in op.inputs() {
-                anyhow::ensure!(v <= i, "op {i} reads value {v} before it exists");
-                last_use[v] = i;
-            }
-        }
-        for &o in &outputs {
-            anyhow::ensure!(o <= ops.len(), "output value {o} out of range");
-            last_use[o] = usize::MAX;
-        }
         Ok(DetectNet {
-            ops,
-            outputs,
-            last_use,
-            spare: Mutex::new(Vec::new()),
+            program: Program::new(ops, &outputs)?,
         })
     }
 
@@ -141,30 +121,16 @@ impl DetectNet {
             w: SIDE,
             c: 3,
         };
-        let lock = || self.spare.lock().unwrap_or_else(|e| e.into_inner());
-        let mut spare = lock().pop().unwrap_or_default();
-        let mut vals: Vec<Value> = Vec::with_capacity(self.ops.len() + 1);
-        vals.push(Some((s0, input.to_vec())));
-        for (i, op) in self.ops.iter().enumerate() {
-            let out = match op {
-                Op::Folded => None,
-                _ => Some(self.run(i, op, &mut vals, &mut spare)?),
-            };
-            vals.push(out);
-            for v in op.inputs() {
-                if self.last_use[v] == i {
-                    if let Some((_, buf)) = vals[v].take() {
-                        spare.push(buf);
-                    }
-                }
-            }
-        }
-        let mut take = |v: usize| vals[v].take().map(|(_, d)| d).context("output missing");
-        let raw = RawOutput {
-            keypoints: take(self.outputs[0])?,
-            wh: take(self.outputs[1])?,
-        };
-        lock().push(spare);
+        let outs = self
+            .program
+            .run(s0, input, &mut |i, op, vals, spare| match op {
+                Op::Folded => Ok(None),
+                _ => self.run(i, op, vals, spare).map(Some),
+            })?;
+        let [keypoints, wh]: [Vec<f32>; 2] = outs
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("two outputs"))?;
+        let raw = RawOutput { keypoints, wh };
         anyhow::ensure!(
             raw.keypoints.len() == n * GRID * GRID * CLASSES && raw.wh.len() == n * GRID * GRID * 4,
             "unexpected output sizes"
@@ -275,7 +241,7 @@ impl DetectNet {
         vals: &mut [Value],
         f: F,
     ) -> anyhow::Result<(Shape, Vec<f32>)> {
-        let (s, mut d) = if self.last_use[x] == i {
+        let (s, mut d) = if self.program.last_reader(x, i) {
             vals[x].take().context("value already freed")?
         } else {
             vals[x].clone().context("value already freed")?
@@ -286,8 +252,8 @@ impl DetectNet {
     }
 }
 
-impl Op {
-    pub(super) fn inputs(&self) -> Vec<usize> {
+impl ProgramOp for Op {
+    fn inputs(&self) -> Vec<usize> {
         match *self {
             Op::Stem { x, .. }
             | Op::Pointwise { x, .. }

@@ -5,14 +5,13 @@
 //! (through that channel) and the skip value (in its epilogue), then ReLU in place. Buffers are
 //! recycled between ops and kept between calls.
 
-use std::sync::Mutex;
-
 use anyhow::{bail, Context};
 
 use super::load;
 use super::ops::{depthwise, max_pool, pad_channels, relu};
 use crate::gemm::{pointwise, Epilogue, Packed};
 use crate::kernels::{stem_im2col, Shape};
+use crate::program::{Program, ProgramOp, Value};
 
 /// The converted weights and program (see `tools/convert_blazeface.py`), embedded in the binary.
 static WEIGHTS: &[u8] = include_bytes!("../../../../models/blazeface-front-128.safetensors");
@@ -80,37 +79,15 @@ pub struct RawOutput {
 
 /// The detector network, ready for inference.
 pub struct FaceNet {
-    ops: Vec<Op>,
-    /// Value numbers of the outputs: scores16, scores8, boxes16, boxes8.
-    outputs: [usize; 4],
-    /// Op index after which each value is no longer read (freed then).
-    last_use: Vec<usize>,
-    /// Idle buffer sets, one per concurrent forward pass at most.
-    spare: Mutex<Vec<Vec<Vec<f32>>>>,
+    program: Program<Op>,
 }
-
-type Value = Option<(Shape, Vec<f32>)>;
 
 impl FaceNet {
     /// Loads the embedded weights and program.
     pub fn load() -> anyhow::Result<Self> {
         let (ops, outputs) = load::program(WEIGHTS)?;
-        let mut last_use = vec![0; ops.len() + 1];
-        for (i, op) in ops.iter().enumerate() {
-            for v in op.inputs() {
-                anyhow::ensure!(v <= i, "op {i} reads value {v} before it exists");
-                last_use[v] = i;
-            }
-        }
-        for &o in &outputs {
-            anyhow::ensure!(o <= ops.len(), "output value {o} out of range");
-            last_use[o] = usize::MAX;
-        }
         Ok(FaceNet {
-            ops,
-            outputs,
-            last_use,
-            spare: Mutex::new(Vec::new()),
+            program: Program::new(ops, &outputs)?,
         })
     }
 
@@ -126,33 +103,18 @@ impl FaceNet {
             w: SIDE,
             c: 3,
         };
-        let lock = || self.spare.lock().unwrap_or_else(|e| e.into_inner());
-        let mut spare = lock().pop().unwrap_or_default();
-        let mut first = spare.pop().unwrap_or_default();
-        first.clear();
-        first.extend_from_slice(input);
-        let mut vals: Vec<Value> = Vec::with_capacity(self.ops.len() + 1);
-        vals.push(Some((s0, first)));
-        for (i, op) in self.ops.iter().enumerate() {
-            let out = self.run(i, op, &mut vals, &mut spare)?;
-            vals.push(out);
-            for v in op.inputs() {
-                if self.last_use[v] == i {
-                    if let Some((_, buf)) = vals[v].take() {
-                        spare.push(buf);
-                    }
-                }
-            }
-        }
-        let mut take = |v: usize| vals[v].take().map(|(_, d)| d).context("output missing");
-        let [s16, s8, b16, b8] = self.outputs;
+        let outs = self.program.run(s0, input, &mut |i, op, vals, spare| {
+            self.run(i, op, vals, spare)
+        })?;
+        let [scores16, scores8, boxes16, boxes8]: [Vec<f32>; 4] = outs
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("four outputs"))?;
         let raw = RawOutput {
-            scores16: take(s16)?,
-            scores8: take(s8)?,
-            boxes16: take(b16)?,
-            boxes8: take(b8)?,
+            scores16,
+            scores8,
+            boxes16,
+            boxes8,
         };
-        lock().push(spare);
         let n = s0.n;
         anyhow::ensure!(
             raw.scores16.len() == n * 512 && raw.scores8.len() == n * 384,
@@ -217,7 +179,7 @@ impl FaceNet {
                 }
                 Shape { c: w.n, ..*s }
             }
-            Op::Relu { x } if self.last_use[*x] == i => {
+            Op::Relu { x } if self.program.last_reader(*x, i) => {
                 // Its only reader: ReLU in place instead of into a new buffer.
                 spare.push(o);
                 let (s, mut data) = vals[*x].take().context("value already freed")?;
@@ -251,7 +213,7 @@ impl FaceNet {
     }
 }
 
-impl Op {
+impl ProgramOp for Op {
     fn inputs(&self) -> Vec<usize> {
         match *self {
             Op::Stem { x, .. }

@@ -1,0 +1,93 @@
+//! The op-list interpreter both detectors run (BlazeFace in `face`, CenterNet in `detect`):
+//! values are numbered (0 = the input, `i + 1` = op `i`'s output); each is freed into a buffer
+//! pool after its last reader, and the pools are kept between calls, one per concurrent pass.
+
+use std::sync::Mutex;
+
+use anyhow::Context;
+
+use crate::kernels::Shape;
+
+/// A value: its shape and NHWC data; `None` once freed, or for an op folded into the next.
+pub(crate) type Value = Option<(Shape, Vec<f32>)>;
+
+/// An op of a program: which values it reads.
+pub(crate) trait ProgramOp {
+    fn inputs(&self) -> Vec<usize>;
+}
+
+/// Op `i` of `program`: computes its value from `vals`; buffers come from (and temporaries go
+/// back to) the pool.
+pub(crate) type Step<'a, O> =
+    dyn FnMut(usize, &O, &mut [Value], &mut Vec<Vec<f32>>) -> anyhow::Result<Value> + 'a;
+
+pub(crate) struct Program<O> {
+    pub(crate) ops: Vec<O>,
+    outputs: Vec<usize>,
+    /// Op index after which each value is no longer read (freed then); `MAX` for outputs.
+    last_use: Vec<usize>,
+    /// Idle buffer sets, one per concurrent pass at most.
+    spare: Mutex<Vec<Vec<Vec<f32>>>>,
+}
+
+impl<O: ProgramOp> Program<O> {
+    /// Checks that every op reads only values made before it, and every output exists.
+    pub(crate) fn new(ops: Vec<O>, outputs: &[usize]) -> anyhow::Result<Self> {
+        let mut last_use = vec![0; ops.len() + 1];
+        for (i, op) in ops.iter().enumerate() {
+            for v in op.inputs() {
+                anyhow::ensure!(v <= i, "op {i} reads value {v} before it exists");
+                last_use[v] = i;
+            }
+        }
+        for &o in outputs {
+            anyhow::ensure!(o <= ops.len(), "output value {o} out of range");
+            last_use[o] = usize::MAX;
+        }
+        Ok(Program {
+            ops,
+            outputs: outputs.to_vec(),
+            last_use,
+            spare: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Whether op `i` is the last reader of value `v`: it may then take `v`'s buffer.
+    pub(crate) fn last_reader(&self, v: usize, i: usize) -> bool {
+        self.last_use[v] == i
+    }
+
+    /// Runs every op through `step` on `input` (of shape `s0`); the outputs' data, in order.
+    pub(crate) fn run(
+        &self,
+        s0: Shape,
+        input: &[f32],
+        step: &mut Step<'_, O>,
+    ) -> anyhow::Result<Vec<Vec<f32>>> {
+        let lock = || self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        let mut spare = lock().pop().unwrap_or_default();
+        let mut first = spare.pop().unwrap_or_default();
+        first.clear();
+        first.extend_from_slice(input);
+        let mut vals: Vec<Value> = Vec::with_capacity(self.ops.len() + 1);
+        vals.push(Some((s0, first)));
+        for (i, op) in self.ops.iter().enumerate() {
+            let out = step(i, op, &mut vals, &mut spare)?;
+            vals.push(out);
+            for v in op.inputs() {
+                if self.last_reader(v, i) {
+                    if let Some((_, buf)) = vals[v].take() {
+                        spare.push(buf);
+                    }
+                }
+            }
+        }
+        let outs = self
+            .outputs
+            .iter()
+            .map(|&v| vals[v].take().map(|(_, d)| d).context("output missing"))
+            .collect();
+        lock().push(spare);
+        outs
+    }
+}

@@ -19,10 +19,14 @@ pub(crate) struct LabelView {
     /// `auto` (from the tagger) or `manual` (added by the user).
     #[schema(example = "auto")]
     source: &'static str,
-    /// Where the label was found (detector labels such as `face` and `person`); omitted for
+    /// Where the label was found (detector labels such as `face`, `person`, `cup`); omitted for
     /// whole-image labels. (`default` marks it optional in the OpenAPI schema.)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     boxes: Vec<BoxView>,
+    /// How many were found: the number of `boxes` (three people, two cups); omitted with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 2)]
+    count: Option<usize>,
 }
 
 /// A region of the image as fractions of its (EXIF-oriented) width and height, origin top left.
@@ -91,6 +95,7 @@ fn label_view(l: &Label) -> LabelView {
                 }
             })
             .collect(),
+        count: (!l.boxes.is_empty()).then_some(l.boxes.len()),
     }
 }
 

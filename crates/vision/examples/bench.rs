@@ -6,9 +6,11 @@
 //! ```
 //! Prints one JSON line: `{"engine":"imgtag","mode","threads","images","seconds","per_sec"}`.
 //!
-//! `--faces off` runs the classifier alone (no face detector). `--faces-cost` instead measures
-//! both, alternating one-second rounds so load changes hit both alike, and prints the time per
-//! image with and without detection and their ratio (`bench/README.md`, "Face detection cost").
+//! `--faces off` / `--objects off` leave out the face / object detector. `--detectors-cost`
+//! instead measures the classifier alone against the full default tagger (classifier + object
+//! detector + face detector), alternating one-second rounds so load changes hit both alike, and
+//! prints the time per image of each and their ratio (`bench/README.md`, "Detection cost").
+//! `--faces-cost` does the same for the face detector alone (object detector off in both).
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +24,8 @@ fn main() -> anyhow::Result<()> {
     let mut files = Vec::new();
     let mut faces = true;
     let mut faces_cost = false;
+    let mut objects = true;
+    let mut detectors_cost = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -31,6 +35,8 @@ fn main() -> anyhow::Result<()> {
             "--label" => label = args.next().unwrap_or_default(),
             "--faces" => faces = args.next().unwrap_or_default() != "off",
             "--faces-cost" => faces_cost = true,
+            "--objects" => objects = args.next().unwrap_or_default() != "off",
+            "--detectors-cost" => detectors_cost = true,
             _ => files.push(a),
         }
     }
@@ -44,10 +50,38 @@ fn main() -> anyhow::Result<()> {
     let cfg = BuiltinConfig {
         threads,
         faces,
+        objects,
         ..BuiltinConfig::default()
     };
     if faces_cost {
-        return cost_of_faces(&refs, &mode, cfg, seconds);
+        let plain = BuiltinConfig {
+            objects: false,
+            ..cfg
+        };
+        let (without, with) = (
+            BuiltinConfig {
+                faces: false,
+                ..plain.clone()
+            },
+            BuiltinConfig {
+                faces: true,
+                ..plain
+            },
+        );
+        return cost_of(&refs, &mode, [without, with], "with_faces", seconds);
+    }
+    if detectors_cost {
+        let without = BuiltinConfig {
+            faces: false,
+            objects: false,
+            ..cfg.clone()
+        };
+        let with = BuiltinConfig {
+            faces: true,
+            objects: true,
+            ..cfg
+        };
+        return cost_of(&refs, &mode, [without, with], "with_detectors", seconds);
     }
     let tagger = BuiltinTagger::load(cfg)?;
     let run_once = || -> anyhow::Result<()> {
@@ -77,21 +111,17 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Time per image with and without the face detector, in alternating rounds.
-fn cost_of_faces(
+/// Time per image of the `[without, with]` configurations, in alternating rounds.
+fn cost_of(
     refs: &[&[u8]],
     mode: &str,
-    cfg: BuiltinConfig,
+    [without, with]: [BuiltinConfig; 2],
+    name: &str,
     seconds: f64,
 ) -> anyhow::Result<()> {
-    let with = BuiltinTagger::load(BuiltinConfig {
-        faces: true,
-        ..cfg.clone()
-    })?;
-    let without = BuiltinTagger::load(BuiltinConfig {
-        faces: false,
-        ..cfg.clone()
-    })?;
+    let threads = with.threads;
+    let with = BuiltinTagger::load(with)?;
+    let without = BuiltinTagger::load(without)?;
     let run = |t: &BuiltinTagger| -> anyhow::Result<()> {
         if mode == "batch" {
             for r in t.tag_batch(refs) {
@@ -122,8 +152,7 @@ fn cost_of_faces(
     let ms = |(s, n): (f64, usize)| s * 1000.0 / n as f64;
     let (a, b) = (ms(totals[0]), ms(totals[1]));
     println!(
-        "{{\"mode\":\"{mode}\",\"threads\":{},\"ms_per_image_classifier\":{a:.3},\"ms_per_image_with_faces\":{b:.3},\"ratio\":{:.3}}}",
-        cfg.threads,
+        "{{\"mode\":\"{mode}\",\"threads\":{threads},\"ms_per_image_classifier\":{a:.3},\"ms_per_image_{name}\":{b:.3},\"ratio\":{:.3}}}",
         b / a
     );
     Ok(())

@@ -12,7 +12,7 @@ use crate::{BuiltinConfig, BuiltinTagger};
 const CHUNK: usize = 32;
 
 /// Tags `files` with the built-in model and prints, per file, a table of labels and confidences
-/// (or, with `json`, one JSON array of `{"file","tags":[{"name","confidence"}]}` /
+/// (or, with `json`, one JSON array of `{"file","tags":[{"name","confidence","boxes"?}]}` /
 /// `{"file","error"}` objects). Unreadable or undecodable files get an error line on stderr and
 /// the others are still tagged. `policy` (the `[app.labels]` renames and drops) is applied to each
 /// file's labels, as the service does for every tagger. Returns the process exit code: 0 if every
@@ -69,7 +69,18 @@ pub fn run_tag_to(
                     if json {
                         let tags: Vec<_> = tags
                             .iter()
-                            .map(|p| json!({"name": p.name.as_str(), "confidence": round4(p.confidence)}))
+                            .map(|p| {
+                                let mut t = json!({"name": p.name.as_str(), "confidence": round4(p.confidence)});
+                                if !p.boxes.is_empty() {
+                                    let boxes: Vec<_> = p
+                                        .boxes
+                                        .iter()
+                                        .map(|b| json!({"x": round4(b.x), "y": round4(b.y), "w": round4(b.w), "h": round4(b.h)}))
+                                        .collect();
+                                    t["boxes"] = boxes.into();
+                                }
+                                t
+                            })
                             .collect();
                         records.push(json!({"file": name, "tags": tags}));
                     } else {
@@ -84,6 +95,14 @@ pub fn run_tag_to(
                                 p.name.as_str(),
                                 p.confidence * 100.0
                             );
+                            // Where it was found (fractions of the photo), one line per box.
+                            for b in &p.boxes {
+                                let _ = writeln!(
+                                    out,
+                                    "      box x={:.2} y={:.2} w={:.2} h={:.2}",
+                                    b.x, b.y, b.w, b.h
+                                );
+                            }
                         }
                     }
                 }

@@ -25,8 +25,22 @@ pub struct BuiltinConfig {
     pub face_min_confidence: f32,
     /// `portrait` needs exactly one face whose box is at least this share of the image height.
     pub portrait_min_face: f32,
-    /// `group` needs at least this many faces (`people` needs two).
+    /// `group` needs at least this many faces or persons (`people` needs two).
     pub group_min_faces: usize,
+    /// Run the object detector (COCO's 80 classes) and add its tags with boxes: `person`,
+    /// `people`, `dining table`, `cup`, `car`, ... and their parents.
+    pub objects: bool,
+    /// Side of the square the detector sees (a multiple of 32). Its cost grows with the square;
+    /// 320 finds people down to about a tenth of the photo's height at a quarter of 512's cost.
+    pub object_side: usize,
+    /// Detected objects below this score are ignored.
+    pub object_min_confidence: f32,
+    /// Detected persons below this score are ignored (also what `people` and `group` count).
+    pub person_min_confidence: f32,
+    /// Detected animals below this score are ignored. The classifier knows 398 animal classes
+    /// and is the better judge; the detector's animals are often the wrong species (a cheetah
+    /// as `dog` 0.54, mountain flocks as `sheep` 0.45 on a photo with none).
+    pub animal_min_confidence: f32,
 }
 
 impl Default for BuiltinConfig {
@@ -41,6 +55,11 @@ impl Default for BuiltinConfig {
             face_min_confidence: 0.75,
             portrait_min_face: 0.15,
             group_min_faces: 3,
+            objects: true,
+            object_side: crate::detect::TAGGING_SIDE,
+            object_min_confidence: 0.25,
+            person_min_confidence: 0.25,
+            animal_min_confidence: 0.6,
         }
     }
 }

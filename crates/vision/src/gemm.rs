@@ -32,6 +32,13 @@ pub enum Epilogue<'a> {
     Store,
     /// `relu6(x + bias)` with the packed bias.
     BiasRelu6,
+    /// `x + bias`.
+    Bias,
+    /// `relu(x + bias)`.
+    BiasRelu,
+    /// `y * c * relu6(y + 3)` for `y = x + bias`: MobileNetV3's hard swish, in the graph's order
+    /// of operations (so the same result as the separate ops).
+    BiasHSwish(f32),
     /// `x + residual`, `residual` laid out like the output.
     Residual(&'a [f32]),
 }
@@ -215,6 +222,24 @@ impl<S: Simd> Tile<'_, S> {
                         *x = s.min_f32s(s.max_f32s(s.add_f32s(*x, b), zero), six);
                     }
                 }
+                Epilogue::Bias => {
+                    for (x, b) in v.iter_mut().zip(bias) {
+                        *x = s.add_f32s(*x, b);
+                    }
+                }
+                Epilogue::BiasRelu => {
+                    for (x, b) in v.iter_mut().zip(bias) {
+                        *x = s.max_f32s(s.add_f32s(*x, b), zero);
+                    }
+                }
+                Epilogue::BiasHSwish(c) => {
+                    let (c, three) = (s.splat_f32s(c), s.splat_f32s(3.0));
+                    for (x, b) in v.iter_mut().zip(bias) {
+                        let y = s.add_f32s(*x, b);
+                        let gate = s.min_f32s(s.max_f32s(s.add_f32s(y, three), zero), six);
+                        *x = s.mul_f32s(s.mul_f32s(y, c), gate);
+                    }
+                }
                 Epilogue::Residual(res) => {
                     let r = &res[at..at + width];
                     v[0] = s.add_f32s(v[0], s.partial_load_f32s(&r[..lo]));
@@ -265,6 +290,9 @@ mod tests {
             for epi in [
                 Epilogue::Store,
                 Epilogue::BiasRelu6,
+                Epilogue::Bias,
+                Epilogue::BiasRelu,
+                Epilogue::BiasHSwish(0.5),
                 Epilogue::Residual(&res),
             ] {
                 let mut out = vec![f32::NAN; m * n];
@@ -273,6 +301,12 @@ mod tests {
                     let want = match epi {
                         Epilogue::Store => x,
                         Epilogue::BiasRelu6 => (x + bias[i % n]).clamp(0.0, 6.0),
+                        Epilogue::Bias => x + bias[i % n],
+                        Epilogue::BiasRelu => (x + bias[i % n]).max(0.0),
+                        Epilogue::BiasHSwish(c) => {
+                            let y = x + bias[i % n];
+                            (y * c) * (y + 3.0).clamp(0.0, 6.0)
+                        }
                         Epilogue::Residual(r) => x + r[i],
                     };
                     assert!(

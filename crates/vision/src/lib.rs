@@ -21,8 +21,11 @@
 //! `face`/`person` (with boxes), `people`, `group` and `portrait` tags, added to the classifier's
 //! top-k.
 //!
-//! [`detect::ObjectDetector`] (CenterNet, COCO-80, also embedded and pure Rust) finds objects with
-//! boxes; not yet part of the tagger's labels.
+//! With [`BuiltinConfig::objects`] (default on), [`detect::ObjectDetector`] (CenterNet, COCO-80,
+//! also embedded and pure Rust) runs on the photo letterboxed into 320x320; each object found
+//! becomes a tag with its boxes (`person`, `dining table`, `cup`, `car`, ...) and its parents
+//! (`table`, `tableware`, `vehicle`), and two or more persons `people` (`models/objects.tsv`).
+//! A name several sources give (classifier, detector, faces) keeps its best confidence.
 
 mod block;
 pub mod cli;
@@ -36,6 +39,7 @@ mod jpeg_dc;
 mod kernels;
 mod labels;
 mod net;
+mod objects;
 mod people;
 pub mod preprocess;
 mod program;

@@ -43,9 +43,10 @@ pub fn labels(faces: &[Face], cfg: &BuiltinConfig) -> Vec<Prediction> {
     out
 }
 
-/// Adds the face labels to the classifier's: a name both give keeps the higher confidence and
-/// the boxes; the result is sorted by confidence, then name, and held to the same floor and
-/// top-k as the classifier's labels (the tagger port's contract).
+/// Adds detector labels (faces, objects) to the classifier's: a name both give keeps the higher
+/// confidence, and the first boxes given (so `person` keeps the object detector's body boxes
+/// when it is merged before the faces); the result is sorted by confidence, then name, and held
+/// to the same floor and top-k as the classifier's labels (the tagger port's contract).
 pub fn merge(
     mut labels: Vec<Prediction>,
     faces: Vec<Prediction>,
@@ -58,7 +59,9 @@ pub fn merge(
         match labels.iter_mut().find(|l| l.name == f.name) {
             Some(l) => {
                 l.confidence = l.confidence.max(f.confidence);
-                l.boxes = f.boxes;
+                if l.boxes.is_empty() {
+                    l.boxes = f.boxes;
+                }
             }
             None => labels.push(f),
         }

@@ -8,8 +8,10 @@ use fast_image_resize::Resizer;
 use imgtag_core::{Prediction, TagError, Tagger};
 use rayon::prelude::*;
 
+use crate::detect::{Object, ObjectDetector};
 use crate::face::{Face, FaceDetector};
 use crate::net::{Net, Workspace};
+use crate::objects::ObjectTags;
 use crate::scenes::Scenes;
 use crate::taxonomy::{softmax, Taxonomy};
 use crate::{labels, people, preprocess, BuiltinConfig, VisionError};
@@ -31,27 +33,49 @@ struct Inner {
     scenes: Scenes,
     /// `None` when [`BuiltinConfig::faces`] is off.
     faces: Option<FaceDetector>,
+    /// `None` when [`BuiltinConfig::objects`] is off.
+    objects: Option<(ObjectDetector, ObjectTags)>,
     cfg: BuiltinConfig,
     pool: rayon::ThreadPool,
     /// Idle activation buffers, one per concurrent forward pass at most.
     workspaces: Mutex<Vec<Workspace>>,
 }
 
-/// One decoded image: the classifier input and the faces found.
-type Prepared = (Vec<f32>, Vec<Face>);
+/// One decoded image: the classifier input, the faces and the objects found.
+struct Prepared {
+    input: Vec<f32>,
+    faces: Vec<Face>,
+    objects: Vec<Object>,
+}
 
 impl Inner {
-    /// Decodes once; returns the classifier input and the faces (none when detection is off).
+    /// Decodes once; returns the classifier input, the faces and the objects (none when their
+    /// detector is off).
     fn prepare(&self, bytes: &[u8], resizer: &mut Resizer) -> Result<Prepared, VisionError> {
-        let img = preprocess::decode(bytes, self.cfg.max_pixels, preprocess::min_decode_side())?;
+        let min_side = match self.objects {
+            Some(_) => preprocess::min_decode_side().max(self.cfg.object_side as u32),
+            None => preprocess::min_decode_side(),
+        };
+        let img = preprocess::decode(bytes, self.cfg.max_pixels, min_side)?;
         let input = preprocess::classify_input(&img, resizer)?;
+        let objects = match &self.objects {
+            Some((d, _)) => d.detect(&img, resizer).map_err(internal)?,
+            None => Vec::new(),
+        };
+        // Faces run on every photo, not only where the object detector saw a person: in a group
+        // shot each person can be too small for it (a 2x2 grid of portraits at 320 px) while
+        // the face detector's tiles still find every face.
         let faces = match &self.faces {
             Some(d) => d
                 .detect(&img, resizer, self.cfg.face_min_confidence)
                 .map_err(internal)?,
             None => Vec::new(),
         };
-        Ok((input, faces))
+        Ok(Prepared {
+            input,
+            faces,
+            objects,
+        })
     }
 
     fn forward(&self, input: &[f32]) -> anyhow::Result<Vec<Vec<f32>>> {
@@ -98,13 +122,26 @@ impl BuiltinTagger {
             true => Some(FaceDetector::load()?),
             false => None,
         };
-        tracing::debug!(threads, faces = cfg.faces, "built-in tagger loaded");
+        let objects = match cfg.objects {
+            true => Some((
+                ObjectDetector::with_side(cfg.object_side)?,
+                ObjectTags::builtin()?,
+            )),
+            false => None,
+        };
+        tracing::debug!(
+            threads,
+            faces = cfg.faces,
+            objects = cfg.objects,
+            "built-in tagger loaded"
+        );
         Ok(BuiltinTagger {
             inner: Arc::new(Inner {
                 net,
                 taxonomy,
                 scenes,
                 faces,
+                objects,
                 cfg,
                 pool,
                 workspaces: Mutex::new(Vec::new()),
@@ -121,9 +158,9 @@ impl BuiltinTagger {
     pub fn tag_bytes(&self, bytes: &[u8]) -> Result<Vec<Prediction>, VisionError> {
         let inner = &*self.inner;
         inner.pool.install(|| {
-            let (input, faces) = inner.prepare(bytes, &mut Resizer::new())?;
-            let logits = inner.forward(&input).map_err(internal)?;
-            Ok(self.labels(&logits[0], &faces))
+            let p = inner.prepare(bytes, &mut Resizer::new())?;
+            let logits = inner.forward(&p.input).map_err(internal)?;
+            Ok(self.labels(&logits[0], &p))
         })
     }
 
@@ -143,7 +180,7 @@ impl BuiltinTagger {
                     .collect();
                 let ok: Vec<&Vec<f32>> = prepared
                     .iter()
-                    .filter_map(|p| p.as_ref().ok().map(|(input, _)| input))
+                    .filter_map(|p| p.as_ref().ok().map(|p| &p.input))
                     .collect();
                 let per_batch = ok.len().div_ceil(threads).clamp(1, MAX_BATCH);
                 let logits: Vec<Result<Vec<Vec<f32>>, VisionError>> = ok
@@ -163,11 +200,11 @@ impl BuiltinTagger {
                 }
                 let mut flat = flat.into_iter();
                 for p in prepared {
-                    results.push(p.and_then(|(_, faces)| {
+                    results.push(p.and_then(|p| {
                         let logits: Result<Vec<f32>, VisionError> = flat
                             .next()
                             .unwrap_or_else(|| Err(internal("missing batch output")));
-                        logits.map(|l| self.labels(&l, &faces))
+                        logits.map(|l| self.labels(&l, &p))
                     }));
                 }
             }
@@ -186,13 +223,19 @@ impl BuiltinTagger {
         &self.inner.taxonomy.classes
     }
 
-    fn labels(&self, logits: &[f32], faces: &[Face]) -> Vec<Prediction> {
+    /// The classifier's labels, then the object detector's (body boxes on `person`), then the
+    /// faces'; one name from several sources keeps its best confidence.
+    fn labels(&self, logits: &[f32], p: &Prepared) -> Vec<Prediction> {
         let inner = &*self.inner;
+        let cfg = &inner.cfg;
         let probs = softmax(logits);
         let mut scores = inner.taxonomy.scores(&probs);
         scores.extend(inner.scenes.scores(&probs));
-        let classified = labels::select(scores, &inner.cfg);
-        people::merge(classified, people::labels(faces, &inner.cfg), &inner.cfg)
+        let mut out = labels::select(scores, cfg);
+        if let Some((_, tags)) = &inner.objects {
+            out = people::merge(out, tags.labels(&p.objects, cfg), cfg);
+        }
+        people::merge(out, people::labels(&p.faces, cfg), cfg)
     }
 }
 

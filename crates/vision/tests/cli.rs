@@ -109,3 +109,24 @@ fn label_policy_renames_and_drops() {
     assert!(!names.contains(&"tabby cat"), "{names:?}");
     assert!(!names.contains(&"animal"), "{names:?}");
 }
+
+#[test]
+fn detected_objects_come_with_their_boxes() {
+    let (code, out, err) = run(&[fixture("people-far.jpg")], true);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let tags = v[0]["tags"].as_array().unwrap();
+    let person = tags.iter().find(|t| t["name"] == "person").expect(&out);
+    let boxes = person["boxes"].as_array().expect(&out);
+    assert!(boxes.len() >= 2, "{out}");
+    for b in boxes {
+        for k in ["x", "y", "w", "h"] {
+            assert!((0.0..=1.0).contains(&b[k].as_f64().unwrap()), "{b}");
+        }
+    }
+    // Whole-photo labels have none.
+    let people = tags.iter().find(|t| t["name"] == "people").expect(&out);
+    assert!(people.get("boxes").is_none(), "{out}");
+    let (_, table, _) = run(&[fixture("people-far.jpg")], false);
+    assert!(table.contains("\n      box x="), "{table}");
+}

@@ -1,5 +1,6 @@
-//! People tags through the API: an uploaded portrait ends up with `person` and `face` labels
-//! whose `boxes` locate the face, and whole-image labels carry no `boxes` field.
+//! People tags through the API: an uploaded portrait ends up with a `face` label whose box
+//! locates the face and a `person` label boxing the body; people far away (no face) are
+//! `person` with one box each and a `count`, and `people`; whole-image labels carry no `boxes`.
 
 use std::time::Duration;
 
@@ -26,18 +27,32 @@ async fn a_portrait_gets_person_and_face_labels_with_boxes() {
     }
     let labels = img["labels"].as_array().unwrap();
     let label = |n: &str| -> &Value { labels.iter().find(|l| l["name"] == n).unwrap() };
-    for name in ["face", "person"] {
+    let one_box = |name: &str| -> Value {
         let boxes = label(name)["boxes"].as_array().unwrap();
         assert_eq!(boxes.len(), 1, "{name}: {boxes:?}");
-        let b = &boxes[0];
-        let f = |k: &str| b[k].as_f64().unwrap();
-        // Grace Hopper's face: upper middle of the photo, about a third of its height.
-        assert!((0.25..0.75).contains(&(f("x") + f("w") / 2.0)), "{b}");
-        assert!((0.1..0.5).contains(&(f("y") + f("h") / 2.0)), "{b}");
-        assert!((0.15..0.5).contains(&f("h")), "{b}");
-    }
+        assert_eq!(label(name)["count"], 1, "{name}");
+        boxes[0].clone()
+    };
+    let (face, body) = (one_box("face"), one_box("person"));
+    let f = |b: &Value, k: &str| b[k].as_f64().unwrap();
+    // Grace Hopper's face: upper middle of the photo, about a third of its height.
     assert!(
-        label("portrait").get("boxes").is_none(),
+        (0.25..0.75).contains(&(f(&face, "x") + f(&face, "w") / 2.0)),
+        "{face}"
+    );
+    assert!(
+        (0.1..0.5).contains(&(f(&face, "y") + f(&face, "h") / 2.0)),
+        "{face}"
+    );
+    assert!((0.15..0.5).contains(&f(&face, "h")), "{face}");
+    // `person` is boxed by the object detector: the whole body, face included.
+    assert!(f(&body, "h") > 2.0 * f(&face, "h"), "{body} vs {face}");
+    assert!(
+        f(&body, "x") <= f(&face, "x") && f(&body, "y") <= f(&face, "y") + 0.05,
+        "{body}"
+    );
+    assert!(
+        label("portrait").get("boxes").is_none() && label("portrait").get("count").is_none(),
         "whole-image label has no boxes"
     );
     // The listing shows the same boxes.
@@ -50,6 +65,31 @@ async fn a_portrait_gets_person_and_face_labels_with_boxes() {
         .find(|l| l["name"] == "face")
         .unwrap();
     assert_eq!(face["boxes"], label("face")["boxes"]);
+}
+
+#[tokio::test]
+async fn people_without_faces_are_counted_with_a_box_each() {
+    let app = spawn_app().await;
+    let token = app.user("bob").await;
+    let (id, status) = app
+        .upload(&token, fixture("people-far.jpg"), "image/jpeg")
+        .await;
+    assert_eq!(status, 204);
+    app.wait_tagged(&token, &id, WAIT).await;
+    let img = app.get_json(&format!("/images/{id}"), &token).await;
+    let t = tags(&img);
+    assert!(
+        t.contains(&"person".to_string()) && t.contains(&"people".to_string()),
+        "{t:?}"
+    );
+    let labels = img["labels"].as_array().unwrap();
+    let person = labels.iter().find(|l| l["name"] == "person").unwrap();
+    let boxes = person["boxes"].as_array().unwrap();
+    assert!(boxes.len() >= 2, "{person}");
+    assert_eq!(person["count"], boxes.len(), "{person}");
+    // Searching finds it by what the detector saw.
+    let found = app.get_json("/images?tags=person,people", &token).await;
+    assert_eq!(found["images"][0]["id"], id.as_str(), "{found}");
 }
 
 #[tokio::test]

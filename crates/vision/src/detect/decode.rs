@@ -3,12 +3,10 @@
 //! (TF "SAME" max pool), the best [`TOP_K`] peaks over all classes become boxes
 //! `[4x - l, 4y - t, 4x + r, 4y + b]` (input pixels), then class-agnostic greedy NMS.
 
-use super::net::{RawOutput, CLASSES, GRID, SIDE};
+use super::net::{RawOutput, CLASSES, STRIDE};
 
 /// Peaks decoded per image (the graph's TopK).
 pub const TOP_K: usize = 100;
-/// Output stride in input pixels.
-const STRIDE: f32 = 4.0;
 
 /// COCO's 80 detection classes, in the model's order.
 pub const COCO: [&str; CLASSES] = [
@@ -105,26 +103,38 @@ pub struct Peak {
     pub y1: f32,
 }
 
-/// The best [`TOP_K`] peaks of image `i`, best first (ties in (y, x, class) order).
-pub fn peaks(raw: &RawOutput, i: usize) -> Vec<Peak> {
-    let kp = &raw.keypoints[i * GRID * GRID * CLASSES..][..GRID * GRID * CLASSES];
-    let wh = &raw.wh[i * GRID * GRID * 4..][..GRID * GRID * 4];
+/// The best [`TOP_K`] peaks of image `i` scoring at least `floor`, best first (ties in
+/// (y, x, class) order). The floor only skips peaks NMS would drop anyway, but it spares sorting
+/// the ~10^5 near-zero local maxima of a 128x128x80 heatmap.
+pub fn peaks(raw: &RawOutput, i: usize, floor: f32) -> Vec<Peak> {
+    let grid = raw.grid;
+    let sigmoid = |v: f32| 1.0 / (1.0 + (-v).exp());
+    // Sigmoid is monotonic: peaks and their order are the same on logits.
+    let floor = match raw.logits {
+        true => (floor / (1.0 - floor)).ln(),
+        false => floor,
+    };
+    let kp = &raw.keypoints[i * grid * grid * CLASSES..][..grid * grid * CLASSES];
+    let wh = &raw.wh[i * grid * grid * 4..][..grid * grid * 4];
     let mut cand: Vec<(f32, usize)> = Vec::new();
-    for y in 0..GRID {
-        for x in 0..GRID {
+    for y in 0..grid {
+        for x in 0..grid {
             for c in 0..CLASSES {
-                let v = kp[(y * GRID + x) * CLASSES + c];
+                let v = kp[(y * grid + x) * CLASSES + c];
+                if v < floor {
+                    continue;
+                }
                 let mut peak = true;
-                'n: for ny in y.saturating_sub(1)..(y + 2).min(GRID) {
-                    for nx in x.saturating_sub(1)..(x + 2).min(GRID) {
-                        if kp[(ny * GRID + nx) * CLASSES + c] > v {
+                'n: for ny in y.saturating_sub(1)..(y + 2).min(grid) {
+                    for nx in x.saturating_sub(1)..(x + 2).min(grid) {
+                        if kp[(ny * grid + nx) * CLASSES + c] > v {
                             peak = false;
                             break 'n;
                         }
                     }
                 }
                 if peak {
-                    cand.push((v, (y * GRID + x) * CLASSES + c));
+                    cand.push((v, (y * grid + x) * CLASSES + c));
                 }
             }
         }
@@ -135,12 +145,13 @@ pub fn peaks(raw: &RawOutput, i: usize) -> Vec<Peak> {
     cand.into_iter()
         .map(|(score, at)| {
             let (cell, class) = (at / CLASSES, at % CLASSES);
-            let (y, x) = ((cell / GRID) as f32 * STRIDE, (cell % GRID) as f32 * STRIDE);
+            let stride = STRIDE as f32;
+            let (y, x) = ((cell / grid) as f32 * stride, (cell % grid) as f32 * stride);
             let d = &wh[cell * 4..][..4];
-            let side = SIDE as f32;
+            let side = (grid * STRIDE) as f32;
             Peak {
                 class,
-                score,
+                score: if raw.logits { sigmoid(score) } else { score },
                 x0: (x - d[0]) / side,
                 y0: (y - d[1]) / side,
                 x1: (x + d[2]) / side,

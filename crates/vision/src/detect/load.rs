@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::net::Op;
 use crate::gemm::Packed;
+use crate::kernels::{Act, Depthwise, MAX_K};
 use crate::program::ProgramOp;
 
 /// One op as written by the converter; `x`/`y` are value numbers (0 = the input, `i + 1` = op i).
@@ -127,22 +128,27 @@ pub fn program(weights: &[u8]) -> anyhow::Result<(Vec<Op>, [usize; 2])> {
                 if depthwise {
                     anyhow::ensure!(cout == 1, "op {i}: depthwise multiplier must be 1");
                     // TF `[ky][kx][C][1]` is already `[ky][kx][C]`.
+                    anyhow::ensure!(
+                        k <= MAX_K && stride <= 2,
+                        "op {i}: depthwise {k}x{k}/{stride}"
+                    );
                     Op::Depthwise {
                         x,
-                        k,
-                        stride,
-                        w,
-                        bias: b,
-                        relu,
+                        dw: Depthwise {
+                            k,
+                            stride,
+                            weights: w,
+                            bias: b,
+                        },
+                        act: if relu { Act::Relu } else { Act::None },
                     }
                 } else if k == 1 {
                     anyhow::ensure!(stride == 1, "op {i}: strided 1x1 conv");
                     // HWIO `[1][1][cin][cout]` is row-major `[cin][cout]`.
                     Op::Pointwise {
                         x,
-                        w: Packed::new(&w, cin, cout, None),
-                        bias: b,
-                        relu,
+                        w: Packed::new(&w, cin, cout, Some(&b)),
+                        act: if relu { Act::Relu } else { Act::None },
                     }
                 } else {
                     anyhow::ensure!(!relu, "op {i}: relu after a full conv");
@@ -155,6 +161,7 @@ pub fn program(weights: &[u8]) -> anyhow::Result<(Vec<Op>, [usize; 2])> {
                         k,
                         stride,
                         w: Packed::new(&t, k * k * cin + 1, cout, None),
+                        act: Act::None,
                     }
                 }
             }
@@ -172,7 +179,43 @@ pub fn program(weights: &[u8]) -> anyhow::Result<(Vec<Op>, [usize; 2])> {
         ops.push(op);
     }
     fuse_hswish(&mut ops, &outputs);
+    fuse_activations(&mut ops, &outputs);
     Ok((ops, outputs))
+}
+
+/// Moves each [`Op::HSwish`] into the conv (stem, 1x1 or depthwise) it follows when it is that
+/// conv's only reader: the conv applies it before its one store, and the op just passes the buffer on.
+fn fuse_activations(ops: &mut [Op], outputs: &[usize]) {
+    let mut reads = vec![0usize; ops.len() + 1];
+    for op in ops.iter() {
+        for v in op.inputs() {
+            reads[v] += 1;
+        }
+    }
+    for &o in outputs {
+        reads[o] += 1;
+    }
+    for i in 0..ops.len() {
+        let Op::HSwish { x, c } = ops[i] else {
+            continue;
+        };
+        // Value x is op x - 1's output.
+        if x == 0 || reads[x] != 1 {
+            continue;
+        }
+        let fused = match &mut ops[x - 1] {
+            Op::Pointwise { act, .. } | Op::Depthwise { act, .. } | Op::Stem { act, .. }
+                if *act == Act::None =>
+            {
+                *act = Act::HSwish(c);
+                true
+            }
+            _ => false,
+        };
+        if fused {
+            ops[i] = Op::Identity { x };
+        }
+    }
 }
 
 /// Replaces each `a = x * c; b = x + 3; r = relu6(b); y = a * r` (ops i..i+4, the intermediates

@@ -6,12 +6,13 @@
 //! decoded and suppressed as vladmandic/human does (score >= [`MIN_SCORE`], class-agnostic NMS at
 //! IoU [`MAX_IOU`], at most [`MAX_DETECTED`]), then mapped back to fractions of the photo.
 //!
-//! Cost: 1.3 G multiply-adds per pass (1.1 G in 1x1 convs, the 128x128x128 → 80 class head alone
-//! 0.17 G), about 3x EfficientNet-Lite0's; measured ~70 ms against the classifier's ~12 ms on the
-//! 2-core dev machine (`tests/detect.rs`, ignored timing test), which is why the tagger does not
-//! run it yet.
+//! Cost: 1.3 G multiply-adds per pass at 512x512 (1.1 G in 1x1 convs, the 128x128x128 → 80
+//! class head alone 0.17 G). The network is fully convolutional, so the tagger runs it at
+//! [`TAGGING_SIDE`] (0.5 G multiply-adds): about 35-40 ms on one core of the 2-core dev machine
+//! against the classifier's ~12 ms (`bench/README.md`, "Detection cost").
 
 mod decode;
+mod dw;
 mod load;
 mod net;
 mod ops;
@@ -25,6 +26,9 @@ use imgtag_core::BBox;
 pub use decode::COCO;
 use net::DetectNet;
 pub use net::{RawOutput, SIDE};
+
+/// Input side the tagger runs the detector at (see [`ObjectDetector::with_side`]).
+pub const TAGGING_SIDE: usize = 320;
 
 /// vladmandic/human's defaults (`config.object`).
 pub const MIN_SCORE: f32 = 0.2;
@@ -42,19 +46,33 @@ pub struct Object {
 /// The embedded detector.
 pub struct ObjectDetector {
     net: DetectNet,
+    side: usize,
 }
 
 impl ObjectDetector {
-    /// Loads the embedded model.
+    /// Loads the embedded model, run at the graph's own 512x512.
     pub fn load() -> anyhow::Result<Self> {
+        Self::with_side(SIDE)
+    }
+
+    /// Loads the embedded model, run at `side x side` (a multiple of 32). The cost falls with the
+    /// square of the side; small objects are lost first.
+    pub fn with_side(side: usize) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            (32..=1024).contains(&side) && side.is_multiple_of(32),
+            "detector side {side} is not a multiple of 32 in 32..=1024"
+        );
         Ok(ObjectDetector {
             net: DetectNet::load()?,
+            side,
         })
     }
 
     /// Objects in an upright RGB photo, best first.
     pub fn detect(&self, img: &RgbImage, resizer: &mut Resizer) -> anyhow::Result<Vec<Object>> {
-        let raw = self.net.forward(&render(img, resizer)?)?;
+        let raw = self
+            .net
+            .forward(&render(img, resizer, self.side)?, self.side, true)?;
         let (w, h) = (img.width() as f32, img.height() as f32);
         let long = w.max(h);
         // The photo's extent in square fractions.
@@ -81,14 +99,15 @@ impl ObjectDetector {
             .collect())
     }
 
-    /// Raw outputs for prepared inputs (`n` x 512x512x3, values 0..255); for reference checks.
+    /// Raw outputs for prepared inputs (`n` x side x side x 3, values 0..255); for reference
+    /// checks.
     pub fn raw(&self, input: &[f32]) -> anyhow::Result<RawOutput> {
-        self.net.forward(input)
+        self.net.forward(input, self.side, false)
     }
 
     /// Decoded, suppressed detections of image `i` of a raw batch, in input fractions (unclipped).
     pub fn detections(raw: &RawOutput, i: usize) -> Vec<Object> {
-        let peaks = decode::peaks(raw, i);
+        let peaks = decode::peaks(raw, i, MIN_SCORE);
         decode::suppress(&peaks, MIN_SCORE, MAX_IOU, MAX_DETECTED)
             .into_iter()
             .map(|p| Object {
@@ -105,19 +124,19 @@ impl ObjectDetector {
     }
 }
 
-/// `img` letterboxed into a 512x512 square (black bars), raw values 0..255.
-fn render(img: &RgbImage, resizer: &mut Resizer) -> anyhow::Result<Vec<f32>> {
+/// `img` letterboxed into a `side x side` square (black bars), raw values 0..255.
+fn render(img: &RgbImage, resizer: &mut Resizer, side: usize) -> anyhow::Result<Vec<f32>> {
     let (w, h) = (img.width() as f32, img.height() as f32);
-    let scale = SIDE as f32 / w.max(h);
-    let dw = ((w * scale).round() as usize).clamp(1, SIDE);
-    let dh = ((h * scale).round() as usize).clamp(1, SIDE);
-    let (dx, dy) = ((SIDE - dw) / 2, (SIDE - dh) / 2);
+    let scale = side as f32 / w.max(h);
+    let dw = ((w * scale).round() as usize).clamp(1, side);
+    let dh = ((h * scale).round() as usize).clamp(1, side);
+    let (dx, dy) = ((side - dw) / 2, (side - dh) / 2);
     let mut part = FirImage::new(dw as u32, dh as u32, PixelType::U8x3);
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
     resizer.resize(img, &mut part, &options)?;
-    let mut canvas = vec![0.0f32; SIDE * SIDE * 3];
+    let mut canvas = vec![0.0f32; side * side * 3];
     for (r, row) in part.buffer().chunks_exact(dw * 3).enumerate() {
-        let dst = &mut canvas[((dy + r) * SIDE + dx) * 3..][..dw * 3];
+        let dst = &mut canvas[((dy + r) * side + dx) * 3..][..dw * 3];
         for (d, &p) in dst.iter_mut().zip(row) {
             *d = f32::from(p);
         }

@@ -6,15 +6,16 @@ use rayon::prelude::*;
 
 use super::{load, ops};
 use crate::gemm::{pointwise, Epilogue, Packed};
-use crate::kernels::{stem_im2col, Shape};
+use crate::kernels::{stem_im2col, Act, Depthwise, Shape};
 use crate::program::{Program, ProgramOp, Value};
 
 /// The converted weights and program (see `tools/convert_centernet.py`), embedded in the binary.
 static WEIGHTS: &[u8] = include_bytes!("../../../../models/centernet.safetensors");
-/// Input side of the network.
+/// Input side the graph was exported at (its resize ops' sizes are for this side). The network is
+/// fully convolutional, so any multiple of 32 runs: [`DetectNet::forward`] takes the side.
 pub const SIDE: usize = 512;
-/// Output grid side (stride 4) and classes.
-pub const GRID: usize = 128;
+/// Output stride: the grid side is the input side / 4.
+pub const STRIDE: usize = 4;
 pub const CLASSES: usize = 80;
 
 pub(super) enum Op {
@@ -24,22 +25,23 @@ pub(super) enum Op {
         k: usize,
         stride: usize,
         w: Packed,
+        act: Act,
     },
-    /// 1x1 conv plus bias, ReLU if `relu`.
+    /// 1x1 conv plus bias (packed with the weights), then `act`.
     Pointwise {
         x: usize,
         w: Packed,
-        bias: Vec<f32>,
-        relu: bool,
+        act: Act,
     },
-    /// Depthwise k x k, weights `[ky][kx][C]`, plus bias, ReLU if `relu`.
+    /// Depthwise k x k plus bias, then `act`.
     Depthwise {
         x: usize,
-        k: usize,
-        stride: usize,
-        w: Vec<f32>,
-        bias: Vec<f32>,
-        relu: bool,
+        dw: Depthwise,
+        act: Act,
+    },
+    /// Value `x` unchanged: an activation fused into the conv that made `x`.
+    Identity {
+        x: usize,
     },
     /// Hard swish `(x * c) * relu6(x + 3)`, the graph's mulc/addc/relu6/mul chain in one pass
     /// (same operations in the same order, so the same result).
@@ -88,51 +90,78 @@ pub(super) enum Op {
     },
 }
 
-/// Raw network outputs for a batch, NHWC-flat: the class heatmap (sigmoid, `[n][128][128][80]`)
-/// and the box extents (left, top, right, bottom distances in input pixels, `[n][128][128][4]`).
+/// Raw network outputs for a batch, NHWC-flat: the class heatmap (sigmoid, `[n][g][g][80]`)
+/// and the box extents (left, top, right, bottom distances in input pixels, `[n][g][g][4]`),
+/// where `g` = [`RawOutput::grid`] (128 at 512x512).
 pub struct RawOutput {
     pub keypoints: Vec<f32>,
     pub wh: Vec<f32>,
+    pub grid: usize,
+    /// `keypoints` holds the heatmap's logits, the sigmoid not applied (decoding only needs it
+    /// on the few peaks).
+    pub logits: bool,
 }
 
 /// The detector network, ready for inference.
 pub struct DetectNet {
     program: Program<Op>,
+    /// The op that applies the heatmap's final sigmoid, if it is one.
+    heat_sigmoid: Option<usize>,
 }
 
 impl DetectNet {
     pub fn load() -> anyhow::Result<Self> {
         let (ops, outputs) = load::program(WEIGHTS)?;
+        // Value v is op v - 1's output.
+        let heat_sigmoid = outputs[0]
+            .checked_sub(1)
+            .filter(|&i| matches!(ops.get(i), Some(Op::Sigmoid { .. })));
         Ok(DetectNet {
             program: Program::new(ops, &outputs)?,
+            heat_sigmoid,
         })
     }
 
-    /// Runs `n` images of `SIDE x SIDE x 3`, raw pixel values 0..255, laid end to end.
-    pub fn forward(&self, input: &[f32]) -> anyhow::Result<RawOutput> {
-        let per = SIDE * SIDE * 3;
+    /// Runs `n` images of `side x side x 3` (`side` a multiple of 32), raw pixel values 0..255,
+    /// laid end to end; with `logits`, the heatmap's final sigmoid is left out.
+    pub fn forward(&self, input: &[f32], side: usize, logits: bool) -> anyhow::Result<RawOutput> {
+        anyhow::ensure!(
+            side >= 32 && side.is_multiple_of(32),
+            "side {side} is not a positive multiple of 32"
+        );
+        let per = side * side * 3;
         if input.is_empty() || !input.len().is_multiple_of(per) {
             bail!("input length {} is not a multiple of {per}", input.len());
         }
         let n = input.len() / per;
         let s0 = Shape {
             n,
-            h: SIDE,
-            w: SIDE,
+            h: side,
+            w: side,
             c: 3,
         };
         let outs = self
             .program
             .run(s0, input, &mut |i, op, vals, spare| match op {
                 Op::Folded => Ok(None),
-                _ => self.run(i, op, vals, spare).map(Some),
+                Op::Sigmoid { x } if logits && self.heat_sigmoid == Some(i) => self
+                    .run(i, &Op::Identity { x: *x }, vals, spare, side)
+                    .map(Some),
+                _ => self.run(i, op, vals, spare, side).map(Some),
             })?;
         let [keypoints, wh]: [Vec<f32>; 2] = outs
             .try_into()
             .map_err(|_| anyhow::anyhow!("two outputs"))?;
-        let raw = RawOutput { keypoints, wh };
+        let grid = side / STRIDE;
+        let logits = logits && self.heat_sigmoid.is_some();
+        let raw = RawOutput {
+            keypoints,
+            wh,
+            grid,
+            logits,
+        };
         anyhow::ensure!(
-            raw.keypoints.len() == n * GRID * GRID * CLASSES && raw.wh.len() == n * GRID * GRID * 4,
+            raw.keypoints.len() == n * grid * grid * CLASSES && raw.wh.len() == n * grid * grid * 4,
             "unexpected output sizes"
         );
         Ok(raw)
@@ -144,6 +173,7 @@ impl DetectNet {
         op: &Op,
         vals: &mut [Value],
         spare: &mut Vec<Vec<f32>>,
+        side: usize,
     ) -> anyhow::Result<(Shape, Vec<f32>)> {
         match *op {
             Op::HSwish { x, c } => {
@@ -154,20 +184,34 @@ impl DetectNet {
             Op::Relu { x } => return self.unary(i, x, vals, |v| v.max(0.0)),
             Op::Relu6 { x } => return self.unary(i, x, vals, |v| v.clamp(0.0, 6.0)),
             Op::Sigmoid { x } => return self.unary(i, x, vals, |v| 1.0 / (1.0 + (-v).exp())),
+            Op::Identity { x } => {
+                return match self.program.last_reader(x, i) {
+                    true => vals[x].take(),
+                    false => vals[x].clone(),
+                }
+                .context("value already freed")
+            }
             _ => {}
         }
         let get = |v: usize| vals[v].as_ref().context("value already freed");
         let mut o = spare.pop().unwrap_or_default();
         let shape = match op {
-            Op::Stem { x, k, stride, w } => {
+            Op::Stem {
+                x,
+                k,
+                stride,
+                w,
+                act,
+            } => {
                 let (s, data) = get(*x)?;
                 let mut cols = spare.pop().unwrap_or_default();
                 let cs = stem_im2col(data, *s, *k, *stride, &mut cols);
-                pointwise(&cols, w, &mut o, Epilogue::Store)?;
+                // The bias is the matrix's last row; the packed bias is zero.
+                pointwise(&cols, w, &mut o, epilogue(*act))?;
                 spare.push(cols);
                 Shape { c: w.n, ..cs }
             }
-            Op::Pointwise { x, w, bias, relu } => {
+            Op::Pointwise { x, w, act } => {
                 let (s, data) = get(*x)?;
                 anyhow::ensure!(
                     s.c == w.k,
@@ -175,29 +219,13 @@ impl DetectNet {
                     s.c,
                     w.k
                 );
-                pointwise(data, w, &mut o, Epilogue::Store)?;
-                let relu = *relu;
-                o.par_chunks_mut(w.n * 256).for_each(|rows| {
-                    for px in rows.chunks_exact_mut(w.n) {
-                        px.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
-                        if relu {
-                            px.iter_mut().for_each(|v| *v = v.max(0.0));
-                        }
-                    }
-                });
+                pointwise(data, w, &mut o, epilogue(*act))?;
                 Shape { c: w.n, ..*s }
             }
-            Op::Depthwise {
-                x,
-                k,
-                stride,
-                w,
-                bias,
-                relu,
-            } => {
+            Op::Depthwise { x, dw, act } => {
                 let (s, data) = get(*x)?;
-                anyhow::ensure!(s.c == bias.len(), "op {i}: depthwise channels");
-                ops::depthwise(data, *s, *k, *stride, w, bias, *relu, &mut o)
+                anyhow::ensure!(s.c == dw.bias.len(), "op {i}: depthwise channels");
+                super::dw::depthwise(data, *s, dw, *act, &mut o)
             }
             Op::Mul { x, y } => {
                 let ((sx, a), (sy, b)) = (get(*x)?, get(*y)?);
@@ -216,7 +244,8 @@ impl DetectNet {
             }
             Op::Resize { x, h, w } => {
                 let (s, data) = get(*x)?;
-                ops::resize(data, *s, *h, *w, &mut o)
+                // The graph's sizes are for SIDE; the maps scale with the input side.
+                ops::resize(data, *s, *h * side / SIDE, *w * side / SIDE, &mut o)
             }
             Op::Concat { x, y } => {
                 let ((sx, a), (sy, b)) = (get(*x)?, get(*y)?);
@@ -228,7 +257,8 @@ impl DetectNet {
             | Op::AddC { .. }
             | Op::Relu { .. }
             | Op::Relu6 { .. }
-            | Op::Sigmoid { .. } => unreachable!("handled above"),
+            | Op::Sigmoid { .. }
+            | Op::Identity { .. } => unreachable!("handled above"),
         };
         Ok((shape, o))
     }
@@ -252,6 +282,15 @@ impl DetectNet {
     }
 }
 
+/// The matrix product's epilogue that adds the packed bias and applies `act`.
+fn epilogue(act: Act) -> Epilogue<'static> {
+    match act {
+        Act::None => Epilogue::Bias,
+        Act::Relu => Epilogue::BiasRelu,
+        Act::HSwish(c) => Epilogue::BiasHSwish(c),
+    }
+}
+
 impl ProgramOp for Op {
     fn inputs(&self) -> Vec<usize> {
         match *self {
@@ -265,7 +304,8 @@ impl ProgramOp for Op {
             | Op::Relu6 { x }
             | Op::Sigmoid { x }
             | Op::Mean { x }
-            | Op::Resize { x, .. } => vec![x],
+            | Op::Resize { x, .. }
+            | Op::Identity { x } => vec![x],
             Op::Mul { x, y } | Op::Add { x, y } | Op::Concat { x, y } => vec![x, y],
             Op::Folded => Vec::new(),
         }

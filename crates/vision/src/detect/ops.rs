@@ -1,13 +1,16 @@
-//! CenterNet's kernels besides the matrix products, NHWC: depthwise k x k conv (TF "SAME") with
-//! bias and optional ReLU, spatial mean, the SE gate's broadcast product, bilinear 2x upsampling
+//! CenterNet's kernels besides the matrix products and the depthwise conv (`super::dw`), NHWC:
+//! a plain depthwise conv to test that one against, spatial mean, the SE gate's broadcast product, bilinear 2x upsampling
 //! (TF's legacy `align_corners = false, half_pixel_centers = false`) and channel concatenation.
-//! The depthwise conv runs output rows in parallel.
 
 use rayon::prelude::*;
 
-use crate::kernels::{same_padding, Shape};
+#[cfg(test)]
+use crate::kernels::same_padding;
+use crate::kernels::Shape;
 
 /// Depthwise conv, weights `[ky][kx][C]`, plus bias, then ReLU if `relu`, into `out` (reused).
+/// The plain definition the SIMD kernel (`super::dw`) is tested against.
+#[cfg(test)]
 #[allow(clippy::too_many_arguments)]
 pub fn depthwise(
     x: &[f32],

@@ -1,8 +1,10 @@
 //! The JWT signing key (Ed25519, generated on first start, kept in the data directory with
 //! mode 0600) and the tokens it signs and verifies.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -37,7 +39,15 @@ pub struct JwtKeys {
     kid: String,
     /// base64url public key, as in the JWK.
     x: String,
+    /// Tokens whose signature and claims were checked, with their caller and expiry: an
+    /// Ed25519 verification costs tens of microseconds, a client sends the same token with
+    /// every request. A hit needs the identical token string and an unexpired `exp`, so it
+    /// accepts exactly what a fresh verification would.
+    verified: Mutex<HashMap<String, (Caller, u64)>>,
 }
+
+/// Tokens kept verified at most; the map is emptied when full (tokens are re-verified then).
+const VERIFIED_CAP: usize = 4096;
 
 fn key_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("JWT key {}: {e}", path.display()))
@@ -138,6 +148,7 @@ impl JwtKeys {
             decoding: DecodingKey::from_ed_der(&public),
             kid,
             x,
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
@@ -160,6 +171,25 @@ impl JwtKeys {
 
     /// The caller a token names, if the token is ours, intact, current and meant for us.
     pub fn verify(&self, token: &str) -> Result<Caller> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let verified = || self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((caller, exp)) = verified().get(token) {
+            // jsonwebtoken (leeway 0) refuses a token once `exp < now`.
+            if now <= *exp {
+                return Ok(caller.clone());
+            }
+        }
+        let (caller, exp) = self.verify_signed(token)?;
+        let mut map = verified();
+        if map.len() >= VERIFIED_CAP {
+            map.clear();
+        }
+        map.insert(token.to_string(), (caller.clone(), exp));
+        Ok(caller)
+    }
+
+    /// The full check: signature, algorithm, key id and claims.
+    fn verify_signed(&self, token: &str) -> Result<(Caller, u64)> {
         let unauthorized = |why: &str| {
             tracing::debug!(reason = why, "token rejected");
             Error::Unauthorized
@@ -181,10 +211,11 @@ impl JwtKeys {
         if data.claims.token_use != "id" {
             return Err(unauthorized("token_use"));
         }
-        Ok(Caller {
+        let caller = Caller {
             owner: Owner::parse(&data.claims.sub).map_err(|_| unauthorized("sub"))?,
             username: data.claims.username,
-        })
+        };
+        Ok((caller, data.claims.exp))
     }
 
     /// The public JWK set.
@@ -199,5 +230,49 @@ impl JwtKeys {
                 "use": "sig",
             }]
         })
+    }
+}
+
+#[cfg(test)]
+mod verified_cache_tests {
+    use super::*;
+
+    fn owner() -> Owner {
+        Owner::parse("0b5e6c1e-0000-4000-8000-000000000001").unwrap()
+    }
+
+    #[test]
+    fn a_cached_token_is_accepted_only_as_is_and_only_until_it_expires() {
+        let keys = JwtKeys::ephemeral().unwrap();
+        let token = keys.issue(&owner(), "alice", 3600).unwrap();
+        let first = keys.verify(&token).unwrap();
+        assert_eq!(
+            keys.verify(&token).unwrap(),
+            first,
+            "second check hits the cache"
+        );
+        assert_eq!(first.username, "alice");
+        // One changed character in the cached token's signature: verified afresh, refused.
+        let mut forged = token.clone().into_bytes();
+        let at = forged.len() - 10;
+        forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        assert!(matches!(keys.verify(&forged), Err(Error::Unauthorized)));
+
+        // Expires this second: accepted now (and cached), refused once the second is over.
+        let short = keys.issue(&owner(), "alice", 0).unwrap();
+        assert!(keys.verify(&short).is_ok());
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        assert!(matches!(keys.verify(&short), Err(Error::Unauthorized)));
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let keys = JwtKeys::ephemeral().unwrap();
+        for i in 0..VERIFIED_CAP + 10 {
+            let t = keys.issue(&owner(), &format!("u{i}"), 3600).unwrap();
+            keys.verify(&t).unwrap();
+        }
+        assert!(keys.verified.lock().unwrap().len() <= VERIFIED_CAP);
     }
 }

@@ -183,11 +183,10 @@ pub fn program(weights: &[u8]) -> anyhow::Result<(Vec<Op>, [usize; 2])> {
     Ok((ops, outputs))
 }
 
-/// Moves each [`Op::HSwish`] into the conv (stem, 1x1 or depthwise) it follows when it is that
-/// conv's only reader: the conv applies it before its one store, and the op just passes the buffer on.
-fn fuse_activations(ops: &mut [Op], outputs: &[usize]) {
+/// How many ops (and outputs) read each value.
+fn read_counts(ops: &[Op], outputs: &[usize]) -> Vec<usize> {
     let mut reads = vec![0usize; ops.len() + 1];
-    for op in ops.iter() {
+    for op in ops {
         for v in op.inputs() {
             reads[v] += 1;
         }
@@ -195,6 +194,13 @@ fn fuse_activations(ops: &mut [Op], outputs: &[usize]) {
     for &o in outputs {
         reads[o] += 1;
     }
+    reads
+}
+
+/// Moves each [`Op::HSwish`] into the conv (stem, 1x1 or depthwise) it follows when it is that
+/// conv's only reader: the conv applies it before its one store, and the op just passes the buffer on.
+fn fuse_activations(ops: &mut [Op], outputs: &[usize]) {
+    let reads = read_counts(ops, outputs);
     for i in 0..ops.len() {
         let Op::HSwish { x, c } = ops[i] else {
             continue;
@@ -221,15 +227,7 @@ fn fuse_activations(ops: &mut [Op], outputs: &[usize]) {
 /// Replaces each `a = x * c; b = x + 3; r = relu6(b); y = a * r` (ops i..i+4, the intermediates
 /// read by nothing else) with [`Op::HSwish`] at i + 3 and [`Op::Folded`] before it.
 fn fuse_hswish(ops: &mut [Op], outputs: &[usize]) {
-    let mut reads = vec![0usize; ops.len() + 1];
-    for op in ops.iter() {
-        for v in op.inputs() {
-            reads[v] += 1;
-        }
-    }
-    for &o in outputs {
-        reads[o] += 1;
-    }
+    let reads = read_counts(ops, outputs);
     for i in 0..ops.len().saturating_sub(3) {
         let (a, b, r) = (i + 1, i + 2, i + 3);
         let hit = match ops[i..i + 4] {

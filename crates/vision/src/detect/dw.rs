@@ -58,17 +58,16 @@ impl WithSimd for Row<'_> {
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
         match (self.dw.k, self.dw.stride) {
-            (3, 1) => self.sweep::<S, 3, 1>(s),
-            (3, 2) => self.sweep::<S, 3, 2>(s),
-            (5, 1) => self.sweep::<S, 5, 1>(s),
-            (5, 2) => self.sweep::<S, 5, 2>(s),
+            // Pixels per tile: as many as keep the row's input vectors, the accumulators and a
+            // weight within AVX2's 16 registers.
+            (3, 1) => self.sweep::<S, 3, 1, 6>(s),
+            (3, 2) => self.sweep::<S, 3, 2, 4>(s),
+            (5, 1) => self.sweep::<S, 5, 1, 4>(s),
+            (5, 2) => self.sweep::<S, 5, 2, 3>(s),
             _ => self.scalar(0),
         }
     }
 }
-
-/// Output pixels per register tile in the interior.
-const Q: usize = 6;
 
 #[inline(always)]
 fn activate<S: Simd>(
@@ -96,7 +95,7 @@ fn load<S: Simd>(x: &[f32]) -> S::f32s {
 
 impl Row<'_> {
     #[inline(always)]
-    fn sweep<S: Simd, const K: usize, const ST: usize>(self, s: S) {
+    fn sweep<S: Simd, const K: usize, const ST: usize, const Q: usize>(self, s: S) {
         let (c, lanes) = (self.c, S::F32_LANES);
         let ow = self.orow.len() / c;
         let whole = c / lanes * lanes;
@@ -166,7 +165,8 @@ impl Row<'_> {
         acc
     }
 
-    /// [`Row::pixel`] for the `Q` interior pixels from `ox`, side by side.
+    /// [`Row::pixel`] for the `R` interior pixels from `ox`, side by side. Each input vector of
+    /// a row is loaded once and serves every tap that reads it (up to `K` of them).
     #[inline(always)]
     fn pixels<S: Simd, const K: usize, const ST: usize, const R: usize>(
         &self,
@@ -177,13 +177,17 @@ impl Row<'_> {
         cb: usize,
     ) -> [S::f32s; R] {
         let mut acc = [bias; R];
+        let span = (R - 1) * ST + K;
         for (row, wk) in self.rows.iter().zip(wv) {
             let Some(row) = row else { continue };
             let base = &row[(ox * ST - self.pl) * self.c + cb..];
+            let mut xs = [bias; 16];
+            for (j, x) in xs.iter_mut().take(span).enumerate() {
+                *x = load::<S>(&base[j * self.c..]);
+            }
             for (kx, w) in wk.iter().enumerate() {
                 for (q, a) in acc.iter_mut().enumerate() {
-                    let x = load::<S>(&base[(q * ST + kx) * self.c..]);
-                    *a = s.mul_add_e_f32s(x, *w, *a);
+                    *a = s.mul_add_e_f32s(xs[q * ST + kx], *w, *a);
                 }
             }
         }
@@ -216,12 +220,13 @@ mod tests {
     use super::*;
 
     /// The kernel against the plain loop of `ops::depthwise` (the definition) on every kernel
-    /// size and stride the network uses, odd channel counts and both parities of width.
+    /// size and stride the network uses, odd channel counts and both parities of width; each
+    /// map is wide enough for at least one whole interior tile.
     #[test]
     fn matches_the_plain_loop() {
         for (k, stride, c, h, w) in [
             (3, 1, 16, 9, 10),
-            (3, 2, 24, 10, 9),
+            (3, 2, 24, 10, 17),
             (5, 1, 18, 7, 8),
             (5, 2, 40, 11, 12),
         ] {

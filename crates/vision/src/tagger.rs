@@ -41,25 +41,32 @@ struct Inner {
     workspaces: Mutex<Vec<Workspace>>,
 }
 
-/// One decoded image: the classifier input, the faces and the objects found.
-struct Prepared {
-    input: Vec<f32>,
+/// What the detectors found in one photo.
+struct Found {
     faces: Vec<Face>,
     objects: Vec<Object>,
 }
 
+/// One decoded image: the classifier input and what the detectors found.
+struct Prepared {
+    input: Vec<f32>,
+    found: Found,
+}
+
 impl Inner {
-    /// Decodes once; returns the classifier input, the faces and the objects (none when their
-    /// detector is off).
-    fn prepare(&self, bytes: &[u8], resizer: &mut Resizer) -> Result<Prepared, VisionError> {
+    /// Decodes once, at a size every model that runs can use.
+    fn decode(&self, bytes: &[u8]) -> Result<image::RgbImage, VisionError> {
         let min_side = match self.objects {
             Some(_) => preprocess::min_decode_side().max(self.cfg.object_side as u32),
             None => preprocess::min_decode_side(),
         };
-        let img = preprocess::decode(bytes, self.cfg.max_pixels, min_side)?;
-        let input = preprocess::classify_input(&img, resizer)?;
+        preprocess::decode(bytes, self.cfg.max_pixels, min_side)
+    }
+
+    /// The faces and the objects in a decoded photo (none when their detector is off).
+    fn detect(&self, img: &image::RgbImage, resizer: &mut Resizer) -> Result<Found, VisionError> {
         let objects = match &self.objects {
-            Some((d, _)) => d.detect(&img, resizer).map_err(internal)?,
+            Some((d, _)) => d.detect(img, resizer).map_err(internal)?,
             None => Vec::new(),
         };
         // Faces run on every photo, not only where the object detector saw a person: in a group
@@ -67,15 +74,19 @@ impl Inner {
         // the face detector's tiles still find every face.
         let faces = match &self.faces {
             Some(d) => d
-                .detect(&img, resizer, self.cfg.face_min_confidence)
+                .detect(img, resizer, self.cfg.face_min_confidence)
                 .map_err(internal)?,
             None => Vec::new(),
         };
-        Ok(Prepared {
-            input,
-            faces,
-            objects,
-        })
+        Ok(Found { faces, objects })
+    }
+
+    /// Decodes once; returns the classifier input and what the detectors found.
+    fn prepare(&self, bytes: &[u8], resizer: &mut Resizer) -> Result<Prepared, VisionError> {
+        let img = self.decode(bytes)?;
+        let input = preprocess::classify_input(&img, resizer)?;
+        let found = self.detect(&img, resizer)?;
+        Ok(Prepared { input, found })
     }
 
     fn forward(&self, input: &[f32]) -> anyhow::Result<Vec<Vec<f32>>> {
@@ -158,9 +169,17 @@ impl BuiltinTagger {
     pub fn tag_bytes(&self, bytes: &[u8]) -> Result<Vec<Prediction>, VisionError> {
         let inner = &*self.inner;
         inner.pool.install(|| {
-            let p = inner.prepare(bytes, &mut Resizer::new())?;
-            let logits = inner.forward(&p.input).map_err(internal)?;
-            Ok(self.labels(&logits[0], &p))
+            let img = inner.decode(bytes)?;
+            // The classifier and the detectors side by side: their small late layers alone
+            // leave a second thread idle.
+            let (logits, found) = rayon::join(
+                || {
+                    let input = preprocess::classify_input(&img, &mut Resizer::new())?;
+                    inner.forward(&input).map_err(internal)
+                },
+                || inner.detect(&img, &mut Resizer::new()),
+            );
+            Ok(self.labels(&logits?[0], &found?))
         })
     }
 
@@ -204,7 +223,7 @@ impl BuiltinTagger {
                         let logits: Result<Vec<f32>, VisionError> = flat
                             .next()
                             .unwrap_or_else(|| Err(internal("missing batch output")));
-                        logits.map(|l| self.labels(&l, &p))
+                        logits.map(|l| self.labels(&l, &p.found))
                     }));
                 }
             }
@@ -225,7 +244,7 @@ impl BuiltinTagger {
 
     /// The classifier's labels, then the object detector's (body boxes on `person`), then the
     /// faces'; one name from several sources keeps its best confidence.
-    fn labels(&self, logits: &[f32], p: &Prepared) -> Vec<Prediction> {
+    fn labels(&self, logits: &[f32], p: &Found) -> Vec<Prediction> {
         let inner = &*self.inner;
         let cfg = &inner.cfg;
         let probs = softmax(logits);

@@ -1,6 +1,7 @@
 //! imgtag's HTTP API: one axum [`Router`] for the local server and for Lambda alike.
 #![forbid(unsafe_code)]
 
+mod answers;
 mod auth;
 mod error;
 mod json_body;
@@ -17,6 +18,7 @@ use imgtag_core::signing::Signer;
 use serde::Deserialize;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+pub use answers::AnswerCache;
 pub use auth::Auth;
 pub use error::ApiError;
 /// The OpenAPI description of the router (what `GET /openapi.json` answers), for a base path.
@@ -30,6 +32,9 @@ pub struct HttpConfig {
     pub base_path: String,
     /// Allowed CORS origins; `*` allows any.
     pub cors_origins: Vec<String>,
+    /// Memory for reusing `GET /images` and `GET /tags` answers until the caller's catalog
+    /// changes (`answers.rs`), in MiB; 0 turns reuse off.
+    pub answer_cache_mb: usize,
 }
 
 impl Default for HttpConfig {
@@ -37,6 +42,7 @@ impl Default for HttpConfig {
         HttpConfig {
             base_path: String::new(),
             cors_origins: vec!["*".to_string()],
+            answer_cache_mb: 64,
         }
     }
 }
@@ -68,6 +74,12 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let base = state.config.normalised_base();
     let cors = cors_layer(&state.config);
+    // Reused pages keep at least 90 % of their signed URLs' lifetime, and never over a minute.
+    let max_age = (state.app.settings.url_ttl() / 10).min(std::time::Duration::from_secs(60));
+    let answers = Arc::new(AnswerCache::new(
+        state.config.answer_cache_mb << 20,
+        max_age,
+    ));
     let api = routes::routes();
     let app = if base.is_empty() {
         api
@@ -79,6 +91,7 @@ pub fn router(state: AppState) -> Router {
     };
     app.with_state(state)
         .fallback(error::not_found)
+        .layer(axum::Extension(answers))
         .layer(cors)
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }

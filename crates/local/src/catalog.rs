@@ -304,6 +304,20 @@ impl Catalog for SqliteCatalog {
         .await
     }
 
+    /// `catalog_versions` (migration 7), moved by triggers; 0 before the owner's first write.
+    async fn version(&self, owner: &Owner) -> Result<Option<u64>> {
+        let owner = owner.clone();
+        self.db
+            .call_read_brief(move |conn| {
+                let v: Option<i64> = conn
+                    .prepare_cached("SELECT v FROM catalog_versions WHERE owner = ?1")
+                    .and_then(|mut s| s.query_row([owner.as_str()], |r| r.get(0)).optional())
+                    .map_err(sql_err)?;
+                Ok(Some(v.unwrap_or(0) as u64))
+            })
+            .await
+    }
+
     async fn find_by_sha256(&self, owner: &Owner, sha256: &str) -> Result<Option<Image>> {
         let (owner, sha256) = (owner.clone(), sha256.to_string());
         self.db

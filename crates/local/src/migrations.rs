@@ -132,6 +132,42 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX labels_owner_name_image ON labels (owner, name, image_id, confidence);
     DROP INDEX labels_owner_name;
     "#,
+    // 7: a number per owner that every write to their images or labels moves, in the same
+    // transaction, whichever process writes: `Catalog::version`, what answer caches key on.
+    r#"
+    CREATE TABLE catalog_versions (
+        owner TEXT PRIMARY KEY,
+        v     INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TRIGGER images_version_insert AFTER INSERT ON images BEGIN
+        INSERT INTO catalog_versions (owner, v) VALUES (new.owner, 1)
+            ON CONFLICT (owner) DO UPDATE SET v = v + 1;
+    END;
+    CREATE TRIGGER images_version_update AFTER UPDATE ON images BEGIN
+        INSERT INTO catalog_versions (owner, v) VALUES (new.owner, 1)
+            ON CONFLICT (owner) DO UPDATE SET v = v + 1;
+        INSERT INTO catalog_versions (owner, v) VALUES (old.owner, 1)
+            ON CONFLICT (owner) DO UPDATE SET v = v + 1;
+    END;
+    CREATE TRIGGER images_version_delete AFTER DELETE ON images BEGIN
+        INSERT INTO catalog_versions (owner, v) VALUES (old.owner, 1)
+            ON CONFLICT (owner) DO UPDATE SET v = v + 1;
+    END;
+    CREATE TRIGGER labels_version_insert AFTER INSERT ON labels BEGIN
+        INSERT INTO catalog_versions (owner, v) VALUES (new.owner, 1)
+            ON CONFLICT (owner) DO UPDATE SET v = v + 1;
+    END;
+    CREATE TRIGGER labels_version_update AFTER UPDATE ON labels BEGIN
+        INSERT INTO catalog_versions (owner, v) VALUES (new.owner, 1)
+            ON CONFLICT (owner) DO UPDATE SET v = v + 1;
+        INSERT INTO catalog_versions (owner, v) VALUES (old.owner, 1)
+            ON CONFLICT (owner) DO UPDATE SET v = v + 1;
+    END;
+    CREATE TRIGGER labels_version_delete AFTER DELETE ON labels BEGIN
+        INSERT INTO catalog_versions (owner, v) VALUES (old.owner, 1)
+            ON CONFLICT (owner) DO UPDATE SET v = v + 1;
+    END;
+    "#,
 ];
 
 /// Fails unless the schema is exactly this build's (a database opened read-only cannot be

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::{Condvar, Mutex};
 
 use imgtag_core::Result;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::db::{sql_err, BUSY_TIMEOUT};
@@ -29,6 +30,10 @@ impl ReadPool {
             conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
             conn.pragma_update(None, "query_only", "ON")
                 .map_err(sql_err)?;
+            // Without it SQLite re-plans a cached statement whenever a bound value might
+            // change the plan (a compile per listed page); the hot queries fix their plans.
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+                .map_err(sql_err)?;
             idle.push(conn);
         }
         Ok(ReadPool {
@@ -50,6 +55,22 @@ impl ReadPool {
                 }
             }
         };
+        self.run(conn, f)
+    }
+
+    /// Runs `f` on an idle connection if there is one; gives `f` back if all are busy.
+    pub(crate) fn try_with<T, F>(&self, f: F) -> std::result::Result<Result<T>, F>
+    where
+        F: FnOnce(&mut Connection) -> Result<T>,
+    {
+        let conn = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match conn {
+            Some(conn) => Ok(self.run(conn, f)),
+            None => Err(f),
+        }
+    }
+
+    fn run<T>(&self, conn: Connection, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut lease = Lease {
             pool: self,
             conn: Some(conn),

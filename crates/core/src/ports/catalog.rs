@@ -130,6 +130,11 @@ pub struct TagCount {
 ///   moves tag counts with it. Returns `true` when stored, `false` when the owner already has an
 ///   image with that id (nothing is changed, so a re-run is harmless); an id held by another
 ///   owner MUST give `Conflict`. The default gives `Invalid` code `unsupported`.
+/// - `version`, when `Some`, is a number that differs after every write to the owner's images
+///   or labels (by any process sharing the store) from what it was before, so an answer
+///   computed after reading version `v` may be reused while `version` still returns `v`.
+///   Another owner's writes may move it too. `None` (the default): the adapter cannot tell,
+///   and callers must not reuse answers.
 #[async_trait]
 pub trait Catalog: Send + Sync {
     async fn upsert_image(&self, image: &NewImage) -> Result<()>;
@@ -154,6 +159,10 @@ pub trait Catalog: Send + Sync {
             "unsupported",
             "this catalog backend cannot import images as they are",
         ))
+    }
+    async fn version(&self, owner: &Owner) -> Result<Option<u64>> {
+        let _ = owner;
+        Ok(None)
     }
     /// Bulk form of `put_record` (`bench/catalog`, large imports): stores each image as
     /// `put_record` would and returns how many were stored. Adapters may write a batch in one

@@ -1,8 +1,12 @@
-use axum::extract::{Path, Query, State};
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::response::Response;
+use axum::{Extension, Json};
 use imgtag_core::services::ListParams;
 
+use crate::answers::{cached_json, AnswerCache};
 use crate::error::{ApiError, ErrorBody};
 use crate::views::{image_json, images_json, ImageList, ImageView, Message};
 use crate::{AppState, Auth};
@@ -24,14 +28,20 @@ use crate::{AppState, Auth};
     ))]
 pub(crate) async fn list(
     State(st): State<AppState>,
+    Extension(answers): Extension<Arc<AnswerCache>>,
     Auth(caller): Auth,
+    RawQuery(raw): RawQuery,
     Query(params): Query<ListParams>,
-) -> Result<Json<ImageList>, ApiError> {
-    let page = st.app.list_images(&caller.owner, params).await?;
-    Ok(Json(ImageList {
-        images: images_json(&st, &page.images).await?,
-        next_cursor: page.next.map(|c| c.encode()),
-    }))
+) -> Result<Response, ApiError> {
+    let owner = &caller.owner;
+    cached_json(&st, &answers, owner, "images", raw.as_deref(), || async {
+        let page = st.app.list_images(owner, params).await?;
+        Ok(ImageList {
+            images: images_json(&st, &page.images).await?,
+            next_cursor: page.next.map(|c| c.encode()),
+        })
+    })
+    .await
 }
 
 /// One of the caller's images.

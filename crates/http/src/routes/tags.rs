@@ -1,12 +1,14 @@
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::Extension;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::answers::{cached_json, AnswerCache};
 use crate::error::{ApiError, ErrorBody};
 use crate::{AppState, Auth};
 
@@ -33,24 +35,30 @@ pub(crate) struct TagList {
     ))]
 pub(crate) async fn list(
     State(st): State<AppState>,
+    Extension(answers): Extension<Arc<AnswerCache>>,
     Auth(caller): Auth,
+    RawQuery(raw): RawQuery,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<TagList>, ApiError> {
-    let counts = st
-        .app
-        .tag_counts(
-            &caller.owner,
-            q.get("prefix").map(String::as_str),
-            q.get("limit").map(String::as_str),
-        )
-        .await?;
-    Ok(Json(TagList {
-        tags: counts.iter().map(|c| c.name.to_string()).collect(),
-        counts: counts
-            .iter()
-            .map(|c| (c.name.to_string(), c.count))
-            .collect(),
-    }))
+) -> Result<Response, ApiError> {
+    let owner = &caller.owner;
+    cached_json(&st, &answers, owner, "tags", raw.as_deref(), || async {
+        let counts = st
+            .app
+            .tag_counts(
+                owner,
+                q.get("prefix").map(String::as_str),
+                q.get("limit").map(String::as_str),
+            )
+            .await?;
+        Ok(TagList {
+            tags: counts.iter().map(|c| c.name.to_string()).collect(),
+            counts: counts
+                .iter()
+                .map(|c| (c.name.to_string(), c.count))
+                .collect(),
+        })
+    })
+    .await
 }
 
 /// The seed's route; answered with a permanent redirect to the filtered listing.

@@ -112,7 +112,7 @@ fn schema_is_migrated_once_in_wal_mode() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6, "every migration ran, once");
+    assert_eq!(version, 7, "every migration ran, once");
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();

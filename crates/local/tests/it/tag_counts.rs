@@ -161,6 +161,10 @@ async fn migration_backfills_counts() {
              DROP TRIGGER labels_count_update; DROP TABLE tag_counts;
              DROP INDEX labels_owner_name_image;
              CREATE INDEX labels_owner_name ON labels (owner, name, image_id);
+             DROP TABLE catalog_versions;
+             DROP TRIGGER images_version_insert; DROP TRIGGER images_version_update;
+             DROP TRIGGER images_version_delete; DROP TRIGGER labels_version_insert;
+             DROP TRIGGER labels_version_update; DROP TRIGGER labels_version_delete;
              PRAGMA user_version = 4;",
         )
         .unwrap();

@@ -7,7 +7,7 @@ use chrono::Duration;
 use super::*;
 
 /// An image as another catalog would hand it out: tagged a while ago, one manual label.
-fn record(o: &Owner) -> Image {
+pub(super) fn record(o: &Owner) -> Image {
     let n = new_image(o);
     let created = now_ms() - Duration::days(3);
     Image {

@@ -13,12 +13,14 @@ mod import;
 mod labels;
 mod queries;
 mod records;
+mod version;
 
 use boxes::*;
 use import::*;
 use labels::*;
 use queries::*;
 use records::*;
+use version::*;
 
 use super::{checks, run_checks, Check};
 use crate::{
@@ -63,6 +65,7 @@ pub fn all() -> Vec<Check<dyn Catalog>> {
         put_record_again_changes_nothing,
         put_records_stores_a_batch_like_put_record,
         label_boxes_round_trip,
+        version_moves_on_every_write,
     ]
 }
 

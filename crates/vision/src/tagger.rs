@@ -65,20 +65,26 @@ impl Inner {
 
     /// The faces and the objects in a decoded photo (none when their detector is off).
     fn detect(&self, img: &image::RgbImage, resizer: &mut Resizer) -> Result<Found, VisionError> {
-        let objects = match &self.objects {
-            Some((d, _)) => d.detect(img, resizer).map_err(internal)?,
-            None => Vec::new(),
-        };
         // Faces run on every photo, not only where the object detector saw a person: in a group
         // shot each person can be too small for it (a 2x2 grid of portraits at 320 px) while
-        // the face detector's tiles still find every face.
-        let faces = match &self.faces {
-            Some(d) => d
-                .detect(img, resizer, self.cfg.face_min_confidence)
-                .map_err(internal)?,
-            None => Vec::new(),
-        };
-        Ok(Found { faces, objects })
+        // the face detector's tiles still find every face. Both side by side: a thread done
+        // with the classifier takes the faces.
+        let (objects, faces) = rayon::join(
+            || match &self.objects {
+                Some((d, _)) => d.detect(img, resizer).map_err(internal),
+                None => Ok(Vec::new()),
+            },
+            || match &self.faces {
+                Some(d) => d
+                    .detect(img, &mut Resizer::new(), self.cfg.face_min_confidence)
+                    .map_err(internal),
+                None => Ok(Vec::new()),
+            },
+        );
+        Ok(Found {
+            faces: faces?,
+            objects: objects?,
+        })
     }
 
     /// Decodes once; returns the classifier input and what the detectors found.

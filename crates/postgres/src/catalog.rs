@@ -213,4 +213,11 @@ impl Catalog for PgCatalog {
     async fn put_record(&self, image: &Image) -> Result<bool> {
         crate::catalog_import::put(&self.pool, image).await
     }
+
+    /// One transaction per batch, a statement per table rather than per image
+    /// (`catalog_import.rs`).
+    #[tracing::instrument(skip_all, fields(images = images.len()), err)]
+    async fn put_records(&self, images: &[Image]) -> Result<usize> {
+        crate::catalog_import::put_many(&self.pool, images).await
+    }
 }

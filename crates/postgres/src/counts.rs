@@ -6,7 +6,7 @@
 //! commit: label writes on different images that share tags then never wait on each other's
 //! counter rows in a cycle (no deadlocks), and each sees the others' committed counts.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use imgtag_core::{ImageId, Owner, Result};
 use sqlx::PgConnection;
@@ -46,12 +46,7 @@ pub(crate) async fn update(
     if added.is_empty() && removed.is_empty() {
         return Ok(());
     }
-    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-        .bind(LOCK_CLASS)
-        .bind(owner.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+    lock(tx, owner.as_str()).await?;
     if !added.is_empty() {
         sqlx::query(
             "INSERT INTO tag_counts (owner, name, n)
@@ -100,6 +95,62 @@ pub(crate) async fn update(
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+    Ok(())
+}
+
+/// Takes `owner`'s counter lock for the rest of the transaction.
+async fn lock(tx: &mut PgConnection, owner: &str) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(LOCK_CLASS)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Adds `n` to each (owner, tag) counter (a bulk import's new images), creating counters.
+/// The owners' locks are taken in the order of their keys, so two imports never wait on
+/// each other in a cycle; every other writer takes one owner's lock only.
+pub(crate) async fn add(
+    tx: &mut PgConnection,
+    added: &BTreeMap<(String, String), i64>,
+) -> Result<()> {
+    if added.is_empty() {
+        return Ok(());
+    }
+    let owners: BTreeSet<&str> = added.keys().map(|(o, _)| o.as_str()).collect();
+    let keys: Vec<i32> =
+        sqlx::query_scalar("SELECT DISTINCT hashtext(o) FROM unnest($1::text[]) AS o ORDER BY 1")
+            .bind(owners.into_iter().collect::<Vec<_>>())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    for key in keys {
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind(LOCK_CLASS)
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    let (mut owners, mut names, mut ns) = (Vec::new(), Vec::new(), Vec::new());
+    for ((o, name), n) in added {
+        owners.push(o.as_str());
+        names.push(name.as_str());
+        ns.push(*n);
+    }
+    sqlx::query(
+        "INSERT INTO tag_counts (owner, name, n)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+         ON CONFLICT (owner, name) DO UPDATE SET n = tag_counts.n + excluded.n",
+    )
+    .bind(owners)
+    .bind(names)
+    .bind(ns)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
     Ok(())
 }
 

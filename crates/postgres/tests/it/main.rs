@@ -4,6 +4,7 @@
 
 mod accounts;
 mod conformance;
+mod import;
 mod instances;
 
 use std::sync::Mutex;

@@ -24,6 +24,10 @@ impl PgCatalog {
     pub(crate) fn new(pool: PgPool) -> Self {
         PgCatalog { pool }
     }
+
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
 }
 
 impl PgCatalog {

@@ -9,6 +9,7 @@ use imgtag_core::{
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
+use crate::catalog_query::{bind, counts_sql, list_sql};
 use crate::db::db_err;
 
 pub(crate) const IMAGE_COLUMNS: &str = "id, owner, name, blob_key, content_type, size, width, \
@@ -56,21 +57,22 @@ fn image(row: &PgRow, labels: Vec<Label>) -> Result<Image> {
     })
 }
 
+/// The labels of a page's images (`$1`: their ids).
+pub(crate) const LABELS_SQL: &str = "SELECT image_id, name, confidence, source, boxes::text \
+                                     FROM labels WHERE image_id = ANY($1) \
+                                     ORDER BY confidence DESC, name ASC";
+
 /// Labels of `ids`, each list sorted by confidence (highest first), then name.
 async fn labels_of(conn: &mut PgConnection, ids: &[String]) -> Result<HashMap<String, Vec<Label>>> {
     let mut out: HashMap<String, Vec<Label>> = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
-    let rows = sqlx::query(
-        "SELECT image_id, name, confidence, source, boxes::text FROM labels
-         WHERE image_id = ANY($1)
-         ORDER BY confidence DESC, name ASC",
-    )
-    .bind(ids)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    let rows = sqlx::query(LABELS_SQL)
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
     for row in rows {
         let id: String = col(&row, 0)?;
         let name: String = col(&row, 1)?;
@@ -144,74 +146,10 @@ pub(crate) async fn by_sha256(
     }
 }
 
-fn names(tags: &[TagName]) -> Vec<String> {
-    let mut v: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
-    v.sort();
-    v.dedup();
-    v
-}
-
 /// One page of `owner`'s images matching `q` (already checked), newest first.
-///
-/// The SQL is assembled from fixed fragments with numbered placeholders; every value is a
-/// bind parameter. One `EXISTS` per required tag lets the planner run each as a semi-join
-/// on the `(owner, name, image_id)` index.
 pub(crate) async fn list(conn: &mut PgConnection, owner: &Owner, q: &ImageQuery) -> Result<Page> {
-    let all = names(&q.all_tags);
-    let any = names(&q.any_tags);
-    let not = names(&q.not_tags);
-    // `min_confidence` only qualifies the labels that make an image match; NOT excludes on
-    // any label, whatever its confidence.
-    let conf = q.min_confidence.unwrap_or(0.0);
-    let mut sql = format!("SELECT {IMAGE_COLUMNS} FROM images i WHERE i.owner = $1");
-    let mut n = 1;
-    let mut param = || {
-        n += 1;
-        format!("${n}")
-    };
-    let after = q.after.as_ref().map(|Cursor(id)| id.to_string());
-    if after.is_some() {
-        sql += &format!(" AND i.id < {}", param());
-    }
-    let conf_p = param();
-    let has = |name_cond: String| {
-        format!(
-            " EXISTS (SELECT 1 FROM labels l WHERE l.owner = i.owner AND l.image_id = i.id \
-             AND {name_cond} AND l.confidence >= {conf_p})"
-        )
-    };
-    for _ in &all {
-        sql += &format!(" AND{}", has(format!("l.name = {}", param())));
-    }
-    if !any.is_empty() {
-        sql += &format!(" AND{}", has(format!("l.name = ANY({})", param())));
-    }
-    if !not.is_empty() {
-        sql += &format!(
-            " AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.owner = i.owner \
-             AND l.image_id = i.id AND l.name = ANY({}))",
-            param()
-        );
-    }
-    // One row more than asked tells whether another page exists without a COUNT.
-    sql += &format!(" ORDER BY i.id DESC LIMIT {}", param());
-
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner.as_str());
-    if let Some(after) = after {
-        query = query.bind(after);
-    }
-    query = query.bind(conf);
-    for t in all {
-        query = query.bind(t);
-    }
-    if !any.is_empty() {
-        query = query.bind(any);
-    }
-    if !not.is_empty() {
-        query = query.bind(not);
-    }
-    let mut rows = query
-        .bind(q.limit as i64 + 1)
+    let (sql, args) = list_sql(owner, q);
+    let mut rows = bind(sqlx::query(sqlx::AssertSqlSafe(sql)), &args)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -240,21 +178,11 @@ pub(crate) async fn counts(
     prefix: Option<&str>,
     limit: usize,
 ) -> Result<Vec<TagCount>> {
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    // `starts_with` matches literally (no LIKE wildcards); the range bound keeps the scan on
-    // the (owner, name) key.
-    let rows = sqlx::query(
-        "SELECT name, n FROM tag_counts
-         WHERE owner = $1 AND n > 0
-           AND ($2::text IS NULL OR (name >= $2 AND starts_with(name, $2)))
-         ORDER BY n DESC, name ASC LIMIT $3",
-    )
-    .bind(owner.as_str())
-    .bind(prefix)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_err)?;
+    let (sql, args) = counts_sql(owner, prefix, limit);
+    let rows = bind(sqlx::query(sql), &args)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
     rows.iter()
         .map(|r| {
             let name: String = col(r, 0)?;

@@ -14,6 +14,7 @@ mod accounts_keys;
 mod accounts_throttle;
 mod catalog;
 mod catalog_import;
+mod catalog_query;
 mod catalog_read;
 mod catalog_write;
 mod counts;
@@ -27,5 +28,7 @@ pub mod testing_sql;
 pub use accounts::PgAccounts;
 pub use accounts_keys::URL_SIGNING_KEY;
 pub use catalog::PgCatalog;
+#[doc(hidden)]
+pub use catalog_query::ListExplain;
 pub use db::{PgConfig, PgDb};
 pub use queue::PgQueue;

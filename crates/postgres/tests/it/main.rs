@@ -6,6 +6,7 @@ mod accounts;
 mod conformance;
 mod import;
 mod instances;
+mod plans;
 
 use std::sync::Mutex;
 

@@ -1,9 +1,12 @@
-//! Fills a data directory with a synthetic library for `bench/catalog`: an account `bench`
-//! with N tagged images of 5 labels each (Zipf-like tag frequencies over 310 tags), plus other
+//! Fills a catalog with a synthetic library for `bench/catalog`: an account `bench` with N
+//! tagged images of 5 labels each (Zipf-like tag frequencies over 310 tags), plus other
 //! owners' images, written through the catalog's own bulk import (`Catalog::put_records`).
 //! Prints the account's bearer token on stdout.
 //!
 //!     cargo run --release -p imgtag --example catalog_fill -- --data-dir DIR --images 1000000
+//!
+//! With `--postgres-url` (a build with `--features postgres`) the catalog and the account go
+//! to that database instead, as `[catalog]` / `[accounts] type = "postgres"` would put them.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,9 +20,12 @@ use rand::{Rng, SeedableRng};
 
 #[derive(Parser)]
 struct Args {
-    /// The data directory `imgtag serve --data-dir` will use.
-    #[arg(long)]
-    data_dir: PathBuf,
+    /// The data directory `imgtag serve --data-dir` will use (its SQLite catalog and accounts).
+    #[arg(long, required_unless_present = "postgres_url")]
+    data_dir: Option<PathBuf>,
+    /// Fill this PostgreSQL database (default schema) instead of a data directory.
+    #[arg(long, conflicts_with = "data_dir")]
+    postgres_url: Option<String>,
     /// Images of the `bench` account.
     #[arg(long, default_value_t = 1_000_000)]
     images: usize,
@@ -103,13 +109,38 @@ async fn fill(c: &dyn Catalog, owner: &Owner, n: usize, batch: usize) -> anyhow:
     Ok(())
 }
 
+type Stores = (Arc<dyn Catalog>, Arc<dyn Accounts>);
+
+fn open_sqlite(dir: &std::path::Path) -> anyhow::Result<Stores> {
+    std::fs::create_dir_all(dir)?;
+    let db = SqliteDb::open_in_dir(dir).context("opening the database")?;
+    let accounts = LocalAccounts::open(&db, dir, AccountsConfig::default())?;
+    Ok((Arc::new(db.catalog()), Arc::new(accounts)))
+}
+
+#[cfg(feature = "postgres")]
+async fn open_postgres(url: &str) -> anyhow::Result<Stores> {
+    use imgtag_postgres::{PgConfig, PgDb};
+    let db = PgDb::connect(&PgConfig::new(url))
+        .await
+        .context("connecting to PostgreSQL")?;
+    let accounts = db.accounts(AccountsConfig::default()).await?;
+    Ok((Arc::new(db.catalog()), Arc::new(accounts)))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(_: &str) -> anyhow::Result<Stores> {
+    anyhow::bail!("--postgres-url needs a build with `--features postgres`")
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    std::fs::create_dir_all(&args.data_dir)?;
-    let db = SqliteDb::open_in_dir(&args.data_dir).context("opening the database")?;
-    let accounts = LocalAccounts::open(&db, &args.data_dir, AccountsConfig::default())?;
-    let catalog: Arc<dyn Catalog> = Arc::new(db.catalog());
+    let (catalog, accounts) = match (&args.postgres_url, &args.data_dir) {
+        (Some(url), _) => open_postgres(url).await?,
+        (None, Some(dir)) => open_sqlite(dir)?,
+        (None, None) => unreachable!("clap requires one of them"),
+    };
     for i in 0..args.other_owners {
         let other = Owner::parse(&format!("other{i}"))?;
         fill(&*catalog, &other, args.images / 10, args.batch).await?;

@@ -41,6 +41,8 @@ pub enum Epilogue<'a> {
     BiasHSwish(f32),
     /// `x + residual`, `residual` laid out like the output.
     Residual(&'a [f32]),
+    /// `(x + bias) + residual`: a projection and the residual add after it, in that order.
+    BiasResidual(&'a [f32]),
 }
 
 impl Packed {
@@ -104,7 +106,7 @@ pub fn pointwise(
     anyhow::ensure!(inp.len().is_multiple_of(k), "matrix shapes do not match");
     let m = inp.len() / k;
     out.resize(m * n, 0.0);
-    if let Epilogue::Residual(r) = epi {
+    if let Epilogue::Residual(r) | Epilogue::BiasResidual(r) = epi {
         anyhow::ensure!(r.len() == m * n, "residual shape does not match");
     }
     let rows = (BLOCK_FLOATS / k.max(n)).clamp(16, 2048);
@@ -123,6 +125,7 @@ pub fn pointwise(
         .for_each(|(i, (o, a))| {
             let epi = match epi {
                 Epilogue::Residual(r) => Epilogue::Residual(&r[i * rows * n..][..o.len()]),
+                Epilogue::BiasResidual(r) => Epilogue::BiasResidual(&r[i * rows * n..][..o.len()]),
                 other => other,
             };
             w.gemm(arch, a, o, epi);
@@ -245,6 +248,11 @@ impl<S: Simd> Tile<'_, S> {
                     v[0] = s.add_f32s(v[0], s.partial_load_f32s(&r[..lo]));
                     v[1] = s.add_f32s(v[1], s.partial_load_f32s(&r[lo..]));
                 }
+                Epilogue::BiasResidual(res) => {
+                    let r = &res[at..at + width];
+                    v[0] = s.add_f32s(s.add_f32s(v[0], bias[0]), s.partial_load_f32s(&r[..lo]));
+                    v[1] = s.add_f32s(s.add_f32s(v[1], bias[1]), s.partial_load_f32s(&r[lo..]));
+                }
             }
             let dst = &mut self.out[at..at + width];
             if hi == lanes {
@@ -294,6 +302,7 @@ mod tests {
                 Epilogue::BiasRelu,
                 Epilogue::BiasHSwish(0.5),
                 Epilogue::Residual(&res),
+                Epilogue::BiasResidual(&res),
             ] {
                 let mut out = vec![f32::NAN; m * n];
                 packed.gemm(Arch::new(), &a, &mut out, epi);
@@ -308,6 +317,7 @@ mod tests {
                             (y * c) * (y + 3.0).clamp(0.0, 6.0)
                         }
                         Epilogue::Residual(r) => x + r[i],
+                        Epilogue::BiasResidual(r) => (x + bias[i % n]) + r[i],
                     };
                     assert!(
                         (got - want).abs() < 1e-4,

@@ -156,7 +156,11 @@ fn timing_against_the_classifier() {
     let det_in = vec![100.0f32; 512 * 512 * 3];
     let cls = best(&mut || drop(tagger.logits(&cls_in).unwrap()));
     let net = best(&mut || drop(det.raw(&det_in).unwrap()));
-    eprintln!("network: classifier {cls:?}, detector {net:?}");
+    let side = imgtag_vision::detect::TAGGING_SIDE;
+    let small = ObjectDetector::with_side(side).unwrap();
+    let small_in = vec![100.0f32; side * side * 3];
+    let tagging = best(&mut || drop(small.raw(&small_in).unwrap()));
+    eprintln!("network: classifier {cls:?}, detector {net:?} at 512, {tagging:?} at {side}");
     let bytes = std::fs::read(path("../../fixtures/images/coffee.png")).unwrap();
     let img = image::load_from_memory(&bytes).unwrap().to_rgb8();
     let mut resizer = fast_image_resize::Resizer::new();

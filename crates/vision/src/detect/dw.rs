@@ -8,7 +8,7 @@
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
-use crate::kernels::{same_padding, Act, Depthwise, Shape};
+use crate::kernels::{same_padding, Act, Depthwise, Shape, MAX_K};
 
 /// `act(dw(x) + bias)` into `out` (reused); returns the output shape.
 pub fn depthwise(x: &[f32], s: Shape, dw: &Depthwise, act: Act, out: &mut Vec<f32>) -> Shape {
@@ -28,22 +28,35 @@ pub fn depthwise(x: &[f32], s: Shape, dw: &Depthwise, act: Act, out: &mut Vec<f3
                     .filter(|&y| y < s.h && ky < dw.k)
                     .map(|y| &img[y * s.w * c..][..s.w * c])
             });
-            arch.dispatch(Row {
-                rows,
-                w: s.w,
-                c,
-                pl,
-                dw,
-                act,
-                orow,
-            });
+            row(arch, rows, (s.w, pl), dw, act, orow);
         });
     Shape { h: oh, w: ow, ..s }
 }
 
+/// One output row `orow` from the `k` input rows it reads (`None` above or below the map), each
+/// `w` pixels of the layer's channels wide, with `pl` pixels of left padding.
+pub(super) fn row(
+    arch: Arch,
+    rows: [Option<&[f32]>; MAX_K],
+    (w, pl): (usize, usize),
+    dw: &Depthwise,
+    act: Act,
+    orow: &mut [f32],
+) {
+    arch.dispatch(Row {
+        rows,
+        w,
+        c: dw.bias.len(),
+        pl,
+        dw,
+        act,
+        orow,
+    });
+}
+
 struct Row<'a> {
     /// The k input rows the output row reads (`None` above or below the map).
-    rows: [Option<&'a [f32]>; 5],
+    rows: [Option<&'a [f32]>; MAX_K],
     /// Input width and channels, left padding.
     w: usize,
     c: usize,

@@ -180,11 +180,12 @@ pub fn program(weights: &[u8]) -> anyhow::Result<(Vec<Op>, [usize; 2])> {
     }
     fuse_hswish(&mut ops, &outputs);
     fuse_activations(&mut ops, &outputs);
+    super::chains::fuse_blocks(&mut ops, &outputs);
     Ok((ops, outputs))
 }
 
 /// How many ops (and outputs) read each value.
-fn read_counts(ops: &[Op], outputs: &[usize]) -> Vec<usize> {
+pub(super) fn read_counts(ops: &[Op], outputs: &[usize]) -> Vec<usize> {
     let mut reads = vec![0usize; ops.len() + 1];
     for op in ops {
         for v in op.inputs() {

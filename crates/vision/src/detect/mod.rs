@@ -11,8 +11,10 @@
 //! [`TAGGING_SIDE`] (0.5 G multiply-adds): about 35-40 ms on one core of the 2-core dev machine
 //! against the classifier's ~12 ms (`bench/README.md`, "Detection cost").
 
+mod chains;
 mod decode;
 mod dw;
+mod fused;
 mod load;
 mod net;
 mod ops;

@@ -4,6 +4,7 @@
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 
+use super::fused::Block;
 use super::{load, ops};
 use crate::gemm::{pointwise, Epilogue, Packed};
 use crate::kernels::{stem_im2col, Act, Depthwise, Shape};
@@ -38,6 +39,11 @@ pub(super) enum Op {
         x: usize,
         dw: Depthwise,
         act: Act,
+    },
+    /// An expansion → depthwise → projection (+ residual) chain run row by row.
+    Block {
+        x: usize,
+        block: Box<Block>,
     },
     /// Value `x` unchanged: an activation fused into the conv that made `x`.
     Identity {
@@ -227,6 +233,10 @@ impl DetectNet {
                 anyhow::ensure!(s.c == dw.bias.len(), "op {i}: depthwise channels");
                 super::dw::depthwise(data, *s, dw, *act, &mut o)
             }
+            Op::Block { x, block } => {
+                let (s, data) = get(*x)?;
+                block.run(data, *s, &mut o, spare)?
+            }
             Op::Mul { x, y } => {
                 let ((sx, a), (sy, b)) = (get(*x)?, get(*y)?);
                 ops::mul((a, *sx), (b, *sy), &mut o)?
@@ -283,7 +293,7 @@ impl DetectNet {
 }
 
 /// The matrix product's epilogue that adds the packed bias and applies `act`.
-fn epilogue(act: Act) -> Epilogue<'static> {
+pub(super) fn epilogue(act: Act) -> Epilogue<'static> {
     match act {
         Act::None => Epilogue::Bias,
         Act::Relu => Epilogue::BiasRelu,
@@ -297,6 +307,7 @@ impl ProgramOp for Op {
             Op::Stem { x, .. }
             | Op::Pointwise { x, .. }
             | Op::Depthwise { x, .. }
+            | Op::Block { x, .. }
             | Op::HSwish { x, .. }
             | Op::MulC { x, .. }
             | Op::AddC { x, .. }

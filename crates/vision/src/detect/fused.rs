@@ -1,0 +1,257 @@
+//! An inverted-residual block of the detector (1x1 expansion → depthwise → 1x1 projection, plus
+//! the block's input when it is residual) as one op, computed row by row like the classifier's
+//! (`crate::block`): layer at a time, the 160x160 expansion's output (6.5 MB at 320) leaves the
+//! cache before the depthwise conv reads it back, and the depthwise output once more before the
+//! projection. Here each task keeps a ring of the `k` expanded input rows the depthwise window
+//! needs, runs the depthwise kernel of `super::dw` on them (borders handled by skipping taps, as
+//! layer at a time, so the results are the same to the bit) and projects a few output rows at a
+//! time straight into the output, adding the bias and the residual in the product's epilogue.
+
+use pulp::Arch;
+use rayon::prelude::*;
+
+use super::dw;
+use super::net::epilogue;
+use crate::gemm::{Epilogue, Packed};
+use crate::kernels::{same_padding, Act, Depthwise, Shape, MAX_K};
+
+/// Depthwise output pixels gathered per projection product: enough rows for the product's
+/// tiles, few enough to stay in L1/L2.
+const GROUP_PIXELS: usize = 64;
+
+/// The block's weights.
+pub(super) struct Block {
+    /// The expansion 1x1 conv (bias packed) and its activation; `None` when the depthwise conv
+    /// reads the block's input as it is.
+    pub expand: Option<(Packed, Act)>,
+    pub dw: Depthwise,
+    pub dw_act: Act,
+    /// The projection 1x1 conv (bias packed, no activation).
+    pub project: Packed,
+    /// Whether the block's input is added to the projection (stride 1, same channels).
+    pub residual: bool,
+}
+
+/// One task's buffers: the ring of expanded rows and the depthwise output rows.
+type Scratch = (Vec<f32>, Vec<f32>);
+
+impl Block {
+    /// Runs the block on `x` (`s`) into `out`; buffers come from and go back to `spare`.
+    pub fn run(
+        &self,
+        x: &[f32],
+        s: Shape,
+        out: &mut Vec<f32>,
+        spare: &mut Vec<Vec<f32>>,
+    ) -> anyhow::Result<Shape> {
+        let cin = self.expand.as_ref().map_or(self.dw.bias.len(), |e| e.0.k);
+        anyhow::ensure!(s.c == cin, "block: {} channels into {cin}", s.c);
+        if let Some((e, _)) = &self.expand {
+            anyhow::ensure!(e.n == self.dw.bias.len(), "block: expansion to depthwise");
+        }
+        anyhow::ensure!(
+            self.project.k == self.dw.bias.len(),
+            "block: projection rows"
+        );
+        let (k, stride) = (self.dw.k, self.dw.stride);
+        anyhow::ensure!(
+            !self.residual || (stride == 1 && self.project.n == s.c),
+            "block: residual with another shape"
+        );
+        let (_, _, oh) = same_padding(s.h, k, stride);
+        let (_, _, ow) = same_padding(s.w, k, stride);
+        let cout = self.project.n;
+        out.resize(s.n * oh * ow * cout, 0.0);
+        // Bands of output rows, one per worker and image (each band expands again the k - stride
+        // input rows it shares with the band above).
+        let group = (GROUP_PIXELS / ow).clamp(1, oh);
+        let bands = rayon::current_num_threads().div_ceil(s.n);
+        let band_rows = oh.div_ceil(bands).next_multiple_of(group);
+        let tasks: Vec<(usize, usize, &mut [f32])> = out
+            .chunks_mut(oh * ow * cout)
+            .enumerate()
+            .flat_map(|(n, img)| {
+                img.chunks_mut(band_rows * ow * cout)
+                    .enumerate()
+                    .map(move |(b, o)| (n, b * band_rows, o))
+            })
+            .collect();
+        let mut scratch: Vec<Scratch> = (0..tasks.len())
+            .map(|_| {
+                (
+                    spare.pop().unwrap_or_default(),
+                    spare.pop().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let arch = Arch::new();
+        tasks
+            .into_par_iter()
+            .zip(scratch.par_iter_mut())
+            .for_each(|((n, oy0, o), sc)| self.band(arch, x, s, (n, oy0), group, o, sc));
+        for (a, b) in scratch {
+            spare.push(a);
+            spare.push(b);
+        }
+        Ok(Shape {
+            n: s.n,
+            h: oh,
+            w: ow,
+            c: cout,
+        })
+    }
+
+    /// Output rows `oy0..` of image `n` into `o` (whole rows of `[ow, C_out]`).
+    #[allow(clippy::too_many_arguments)]
+    fn band(
+        &self,
+        arch: Arch,
+        x: &[f32],
+        s: Shape,
+        (n, oy0): (usize, usize),
+        group: usize,
+        o: &mut [f32],
+        (ring, dws): &mut Scratch,
+    ) {
+        let (k, stride) = (self.dw.k, self.dw.stride);
+        let (pt, _, _) = same_padding(s.h, k, stride);
+        let (pl, _, ow) = same_padding(s.w, k, stride);
+        let (ce, cout) = (self.dw.bias.len(), self.project.n);
+        let row_len = s.w * ce;
+        let image = &x[n * s.h * s.w * s.c..][..s.h * s.w * s.c];
+        if self.expand.is_some() {
+            ring.resize(k * row_len, 0.0);
+        }
+        dws.resize(group * ow * ce, 0.0);
+        // Which input row each ring slot holds (slot = row % k): the k rows of a window have
+        // distinct slots, so expanding one never evicts another the window reads.
+        let mut held = [usize::MAX; MAX_K];
+        let rows = o.len() / (ow * cout);
+        for g0 in (0..rows).step_by(group) {
+            let g = group.min(rows - g0);
+            for (i, dwrow) in dws.chunks_exact_mut(ow * ce).take(g).enumerate() {
+                // Input row of the window's top tap, before subtracting the top padding.
+                let first = (oy0 + g0 + i) * stride;
+                let inside =
+                    |ky: usize| (first + ky).checked_sub(pt).filter(|&y| y < s.h && ky < k);
+                if let Some((e, act)) = &self.expand {
+                    for iy in (0..k).filter_map(inside) {
+                        let slot = iy % k;
+                        if held[slot] != iy {
+                            let src = &image[iy * s.w * s.c..][..s.w * s.c];
+                            let dst = &mut ring[slot * row_len..][..row_len];
+                            e.gemm(arch, src, dst, epilogue(*act));
+                            held[slot] = iy;
+                        }
+                    }
+                }
+                let src: &[f32] = match self.expand {
+                    Some(_) => ring,
+                    None => image,
+                };
+                let window = std::array::from_fn(|ky| {
+                    inside(ky).map(|iy| match self.expand {
+                        Some(_) => &src[iy % k * row_len..][..row_len],
+                        None => &src[iy * row_len..][..row_len],
+                    })
+                });
+                dw::row(arch, window, (s.w, pl), &self.dw, self.dw_act, dwrow);
+            }
+            let m = g * ow;
+            let dst = &mut o[g0 * ow * cout..][..m * cout];
+            // A residual block keeps the map's shape, so its input rows line up with the output's.
+            let epi = match self.residual {
+                true => Epilogue::BiasResidual(&image[(oy0 + g0) * ow * cout..][..m * cout]),
+                false => Epilogue::Bias,
+            };
+            self.project.gemm(arch, &dws[..m * ce], dst, epi);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gemm::pointwise;
+
+    /// Deterministic values in about -1..1.
+    fn values(len: usize, seed: usize) -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * 7919 + seed * 104_729) % 1009) as f32 / 504.5 - 1.0)
+            .collect()
+    }
+
+    /// The block against its ops layer at a time (the kernels the unfused program runs), on
+    /// every kernel size, stride and activation the network uses, with and without expansion
+    /// and residual; 3 workers split each of the 2 images into bands.
+    #[test]
+    fn matches_the_ops_layer_at_a_time() {
+        let s = Shape {
+            n: 2,
+            h: 11,
+            w: 13,
+            c: 8,
+        };
+        let x = values(s.n * s.h * s.w * s.c, 1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        for (k, stride) in [(3, 1), (3, 2), (5, 1), (5, 2)] {
+            for act in [Act::Relu, Act::HSwish(1.0 / 6.0)] {
+                for expand in [false, true] {
+                    for residual in [false, true] {
+                        if residual && stride != 1 {
+                            continue;
+                        }
+                        // 20 channels: a whole SIMD vector or two and a scalar rest.
+                        let ce = if expand { 20 } else { s.c };
+                        let cout = if residual { s.c } else { 12 };
+                        let ew = values(s.c * ce, 2);
+                        let (eb, db, pb) = (values(ce, 3), values(ce, 4), values(cout, 5));
+                        let pw = values(ce * cout, 6);
+                        let dwts = values(k * k * ce, 7);
+                        let depthwise = || Depthwise {
+                            k,
+                            stride,
+                            weights: dwts.clone(),
+                            bias: db.clone(),
+                        };
+                        let block = Block {
+                            expand: expand.then(|| (Packed::new(&ew, s.c, ce, Some(&eb)), act)),
+                            dw: depthwise(),
+                            dw_act: act,
+                            project: Packed::new(&pw, ce, cout, Some(&pb)),
+                            residual,
+                        };
+                        let mut got = vec![f32::NAN; 7];
+                        let mut spare = vec![vec![f32::NAN; 5]; 3];
+                        let gs = pool
+                            .install(|| block.run(&x, s, &mut got, &mut spare))
+                            .unwrap();
+
+                        let mut e = x.clone();
+                        if expand {
+                            let packed = Packed::new(&ew, s.c, ce, Some(&eb));
+                            pointwise(&x, &packed, &mut e, epilogue(act)).unwrap();
+                        }
+                        let mut d = Vec::new();
+                        let ds = dw::depthwise(&e, Shape { c: ce, ..s }, &depthwise(), act, &mut d);
+                        let mut want = Vec::new();
+                        let packed = Packed::new(&pw, ce, cout, Some(&pb));
+                        pointwise(&d, &packed, &mut want, Epilogue::Bias).unwrap();
+                        if residual {
+                            want.iter_mut().zip(&x).for_each(|(w, r)| *w += r);
+                        }
+                        assert_eq!((gs.n, gs.h, gs.w, gs.c), (s.n, ds.h, ds.w, cout));
+                        assert_eq!(got.len(), want.len());
+                        let case = format!("k{k}/{stride} {act:?} expand {expand} res {residual}");
+                        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                            assert!((g - w).abs() <= 1e-6, "{case} at {i}: {g} vs {w}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

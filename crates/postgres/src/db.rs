@@ -15,6 +15,9 @@ use crate::{PgCatalog, PgQueue};
 /// `_sqlx_migrations` to itself.
 const MIGRATIONS_TABLE: &str = "imgtag_schema_migrations";
 
+/// A pooled connection idle this long is pinged before use.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+
 /// How to reach the database.
 #[derive(Clone)]
 pub struct PgConfig {
@@ -91,6 +94,19 @@ impl PgDb {
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections.max(1))
             .acquire_timeout(config.acquire_timeout)
+            // sqlx pings every connection it hands out by default: a round trip as long as a
+            // small query's, on every request. Only a connection idle long enough that a
+            // database restart or a firewall may have dropped it is checked first; a busy one
+            // that did break fails its query as `Unavailable` and is not reused.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(db_err)?;

@@ -179,18 +179,27 @@ pub(crate) async fn counts(
     limit: usize,
 ) -> Result<Vec<TagCount>> {
     let (sql, args) = counts_sql(owner, prefix, limit);
-    let rows = bind(sqlx::query(sql), &args)
-        .fetch_all(&mut *conn)
+    let row = bind(sqlx::query(sql), &args)
+        .fetch_one(&mut *conn)
         .await
         .map_err(db_err)?;
-    rows.iter()
-        .map(|r| {
-            let name: String = col(r, 0)?;
-            let n: i64 = col(r, 1)?;
+    // NULL arrays: no tags.
+    let names: Vec<String> = col::<Option<_>>(&row, 0)?.unwrap_or_default();
+    let ns: Vec<i64> = col::<Option<_>>(&row, 1)?.unwrap_or_default();
+    if names.len() != ns.len() {
+        return Err(corrupt("tag counts"));
+    }
+    let mut counts = names
+        .iter()
+        .zip(ns)
+        .map(|(name, n)| {
             Ok(TagCount {
-                name: TagName::parse(&name).map_err(|_| corrupt("tag name"))?,
+                name: TagName::parse(name).map_err(|_| corrupt("tag name"))?,
                 count: u64::try_from(n).map_err(|_| corrupt("tag count"))?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    // array_agg keeps the subquery's order in practice, not by contract: make it exact.
+    counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    Ok(counts)
 }

@@ -95,34 +95,26 @@ pub(crate) fn list_sql(owner: &Owner, q: &ImageQuery) -> (String, Vec<Arg>) {
     (sql, args)
 }
 
-/// The tag counts query and its arguments: `tag_counts_owner_n` read in its own order, an
-/// index-only scan that stops at `limit` (no sort). A prefix only narrows the names, in the
-/// index condition: `starts_with` implies the range when the prefix is known at planning, and
-/// the explicit lower bound keeps part of it in a generic plan.
-///
-/// The answer is one row of two arrays (names, counts) rather than a row per tag: decoding
-/// hundreds of small rows was most of the server's own time for `GET /tags`.
-pub(crate) fn counts_sql(
-    owner: &Owner,
-    prefix: Option<&str>,
-    limit: usize,
-) -> (&'static str, Vec<Arg>) {
-    let limit = Arg::Int(i64::try_from(limit).unwrap_or(i64::MAX));
+/// The tag counts query and its arguments: all of the owner's counters (a few hundred rows,
+/// whatever the library's size), index-only from the primary key (`n` is included), as one
+/// row of two arrays (names, counts); the caller orders them by count and keeps `limit`.
+/// Rust sorts those rows in ~10 µs where a Sort node took ~0.1 ms, and one row of arrays
+/// spares sqlx's per-row work, which was most of the server's own cost of `GET /tags`.
+/// A prefix narrows the scan to its range of names in the index condition: `starts_with`
+/// implies the range when the prefix is known at planning, and the explicit lower bound
+/// keeps part of it in a generic plan.
+pub(crate) fn counts_sql(owner: &Owner, prefix: Option<&str>) -> (&'static str, Vec<Arg>) {
     let owner = Arg::Text(owner.to_string());
     match prefix {
         None => (
-            "SELECT array_agg(name), array_agg(n) FROM (
-                SELECT name, n FROM tag_counts WHERE owner = $1 AND n > 0
-                ORDER BY n DESC, name ASC LIMIT $2) t",
-            vec![owner, limit],
+            "SELECT array_agg(name), array_agg(n) FROM tag_counts WHERE owner = $1 AND n > 0",
+            vec![owner],
         ),
         // `starts_with` matches literally (no LIKE wildcards).
         Some(p) => (
-            "SELECT array_agg(name), array_agg(n) FROM (
-                SELECT name, n FROM tag_counts
-                WHERE owner = $1 AND name >= $2 AND starts_with(name, $2) AND n > 0
-                ORDER BY n DESC, name ASC LIMIT $3) t",
-            vec![owner, Arg::Text(p.to_string()), limit],
+            "SELECT array_agg(name), array_agg(n) FROM tag_counts
+             WHERE owner = $1 AND name >= $2 AND starts_with(name, $2) AND n > 0",
+            vec![owner, Arg::Text(p.to_string())],
         ),
     }
 }
@@ -156,7 +148,7 @@ impl PgCatalog {
     /// The plan lines of the tag counts query.
     #[doc(hidden)]
     pub async fn explain_counts(&self, owner: &Owner, prefix: Option<&str>) -> Result<Vec<String>> {
-        let (sql, args) = counts_sql(owner, prefix, 1000);
+        let (sql, args) = counts_sql(owner, prefix);
         self.explain(sql, &args).await
     }
 

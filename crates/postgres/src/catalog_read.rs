@@ -201,7 +201,7 @@ pub(crate) async fn counts(
     prefix: Option<&str>,
     limit: usize,
 ) -> Result<Vec<TagCount>> {
-    let (sql, args) = counts_sql(owner, prefix, limit);
+    let (sql, args) = counts_sql(owner, prefix);
     let row = bind(sqlx::query(sql), &args)
         .fetch_one(&mut *conn)
         .await
@@ -222,7 +222,8 @@ pub(crate) async fn counts(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    // array_agg keeps the subquery's order in practice, not by contract: make it exact.
-    counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    // Names compare by bytes, as the "C" collation does.
+    counts.sort_unstable_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    counts.truncate(limit);
     Ok(counts)
 }

@@ -130,6 +130,47 @@ fn detect_maps_boxes_to_the_photo() {
     assert!(cat.bbox.y < 0.05 && cat.bbox.h > 0.9, "{cat:?}");
 }
 
+/// The tagger runs the detector on the photo's own shape (a 427x640 photo in a 224x320 frame at
+/// 320): it must find what the full letterboxed square finds, in the same places.
+#[test]
+fn own_shape_finds_what_the_square_finds() {
+    let det = ObjectDetector::with_side(320).unwrap();
+    let img = image::open(path("../../fixtures/images/table.jpg"))
+        .unwrap()
+        .to_rgb8();
+    let (w, h) = (img.width(), img.height());
+    let side = w.max(h);
+    let mut square = image::RgbImage::new(side, side);
+    let (ox, oy) = ((side - w) / 2, (side - h) / 2);
+    image::imageops::replace(&mut square, &img, i64::from(ox), i64::from(oy));
+    let mut resizer = fast_image_resize::Resizer::new();
+    let own = det.detect(&img, &mut resizer).unwrap();
+    let boxed = det.detect(&square, &mut resizer).unwrap();
+    let (sw, sh) = (side as f32 / w as f32, side as f32 / h as f32);
+    let strong = |v: &[imgtag_vision::detect::Object]| -> Vec<_> {
+        v.iter()
+            .filter(|o| o.score >= 0.3)
+            .map(|o| o.class)
+            .collect()
+    };
+    assert!(!strong(&own).is_empty(), "{own:?}");
+    assert_eq!(strong(&own), strong(&boxed), "{own:?}\n{boxed:?}");
+    for (a, b) in own.iter().zip(&boxed).filter(|(a, _)| a.score >= 0.3) {
+        assert!((a.score - b.score).abs() < 0.1, "{a:?} vs {b:?}");
+        // The square's box in photo fractions.
+        let bx = (b.bbox.x * side as f32 - ox as f32) / w as f32;
+        let by = (b.bbox.y * side as f32 - oy as f32) / h as f32;
+        for (p, q) in [
+            (a.bbox.x, bx),
+            (a.bbox.y, by),
+            (a.bbox.w, b.bbox.w * sw),
+            (a.bbox.h, b.bbox.h * sh),
+        ] {
+            assert!((p - q).abs() < 0.03, "{a:?} vs {b:?}");
+        }
+    }
+}
+
 /// Per-image cost of the detector next to the classifier (`--ignored --nocapture`; best of 5,
 /// both on this machine's cores): network alone, then whole pipeline from the encoded file.
 #[test]

@@ -107,34 +107,35 @@ pub struct Peak {
 /// (y, x, class) order). The floor only skips peaks NMS would drop anyway, but it spares sorting
 /// the ~10^5 near-zero local maxima of a 128x128x80 heatmap.
 pub fn peaks(raw: &RawOutput, i: usize, floor: f32) -> Vec<Peak> {
-    let grid = raw.grid;
+    let (gh, gw) = raw.grid;
     let sigmoid = |v: f32| 1.0 / (1.0 + (-v).exp());
     // Sigmoid is monotonic: peaks and their order are the same on logits.
     let floor = match raw.logits {
         true => (floor / (1.0 - floor)).ln(),
         false => floor,
     };
-    let kp = &raw.keypoints[i * grid * grid * CLASSES..][..grid * grid * CLASSES];
-    let wh = &raw.wh[i * grid * grid * 4..][..grid * grid * 4];
+    let cells = gh * gw;
+    let kp = &raw.keypoints[i * cells * CLASSES..][..cells * CLASSES];
+    let wh = &raw.wh[i * cells * 4..][..cells * 4];
     let mut cand: Vec<(f32, usize)> = Vec::new();
-    for y in 0..grid {
-        for x in 0..grid {
+    for y in 0..gh {
+        for x in 0..gw {
             for c in 0..CLASSES {
-                let v = kp[(y * grid + x) * CLASSES + c];
+                let v = kp[(y * gw + x) * CLASSES + c];
                 if v < floor {
                     continue;
                 }
                 let mut peak = true;
-                'n: for ny in y.saturating_sub(1)..(y + 2).min(grid) {
-                    for nx in x.saturating_sub(1)..(x + 2).min(grid) {
-                        if kp[(ny * grid + nx) * CLASSES + c] > v {
+                'n: for ny in y.saturating_sub(1)..(y + 2).min(gh) {
+                    for nx in x.saturating_sub(1)..(x + 2).min(gw) {
+                        if kp[(ny * gw + nx) * CLASSES + c] > v {
                             peak = false;
                             break 'n;
                         }
                     }
                 }
                 if peak {
-                    cand.push((v, (y * grid + x) * CLASSES + c));
+                    cand.push((v, (y * gw + x) * CLASSES + c));
                 }
             }
         }
@@ -146,16 +147,16 @@ pub fn peaks(raw: &RawOutput, i: usize, floor: f32) -> Vec<Peak> {
         .map(|(score, at)| {
             let (cell, class) = (at / CLASSES, at % CLASSES);
             let stride = STRIDE as f32;
-            let (y, x) = ((cell / grid) as f32 * stride, (cell % grid) as f32 * stride);
+            let (y, x) = ((cell / gw) as f32 * stride, (cell % gw) as f32 * stride);
             let d = &wh[cell * 4..][..4];
-            let side = (grid * STRIDE) as f32;
+            let (h, w) = ((gh * STRIDE) as f32, (gw * STRIDE) as f32);
             Peak {
                 class,
                 score: if raw.logits { sigmoid(score) } else { score },
-                x0: (x - d[0]) / side,
-                y0: (y - d[1]) / side,
-                x1: (x + d[2]) / side,
-                y1: (y + d[3]) / side,
+                x0: (x - d[0]) / w,
+                y0: (y - d[1]) / h,
+                x1: (x + d[2]) / w,
+                y1: (y + d[3]) / h,
             }
         })
         .collect()

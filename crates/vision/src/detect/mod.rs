@@ -1,8 +1,10 @@
 //! Object detection: CenterNet on MobileNetV3 (COCO's 80 classes; vladmandic/human's
 //! `centernet` TF.js model, converted by `tools/convert_centernet.py`), in pure Rust.
 //!
-//! The photo is letterboxed into 512x512 (black bars, centred) and fed as raw pixel values 0..255.
-//! The network outputs a 128x128 heatmap per class and four box extents per cell; peaks are
+//! The photo is scaled to the run's side (512, the graph's own, or [`TAGGING_SIDE`]), centred in
+//! the smallest frame of multiples of 32 that holds it (black bars) and fed as raw pixel values
+//! 0..255. The network outputs a heatmap per class at a quarter of that size (128x128 for a
+//! 512x512 frame) and four box extents per cell; peaks are
 //! decoded and suppressed as vladmandic/human does (score >= [`MIN_SCORE`], class-agnostic NMS at
 //! IoU [`MAX_IOU`], at most [`MAX_DETECTED`]), then mapped back to fractions of the photo.
 //!
@@ -72,31 +74,16 @@ impl ObjectDetector {
 
     /// Objects in an upright RGB photo, best first.
     pub fn detect(&self, img: &RgbImage, resizer: &mut Resizer) -> anyhow::Result<Vec<Object>> {
+        let frame = Frame::new(img.width(), img.height(), self.side);
         let raw = self
             .net
-            .forward(&render(img, resizer, self.side)?, self.side, true)?;
-        let (w, h) = (img.width() as f32, img.height() as f32);
-        let long = w.max(h);
-        // The photo's extent in square fractions.
-        let (ox, oy) = ((long - w) / 2.0 / long, (long - h) / 2.0 / long);
-        let to_photo = |o: Object| {
-            let x0 = ((o.bbox.x - ox) * long / w).clamp(0.0, 1.0);
-            let y0 = ((o.bbox.y - oy) * long / h).clamp(0.0, 1.0);
-            let x1 = ((o.bbox.x + o.bbox.w - ox) * long / w).clamp(0.0, 1.0);
-            let y1 = ((o.bbox.y + o.bbox.h - oy) * long / h).clamp(0.0, 1.0);
-            Object {
-                bbox: BBox {
-                    x: x0,
-                    y: y0,
-                    w: x1 - x0,
-                    h: y1 - y0,
-                },
-                ..o
-            }
-        };
+            .forward(&frame.render(img, resizer)?, (frame.h, frame.w), true)?;
         Ok(Self::detections(&raw, 0)
             .into_iter()
-            .map(to_photo)
+            .map(|o| Object {
+                bbox: frame.to_photo(o.bbox),
+                ..o
+            })
             .filter(|o| o.bbox.w > 0.0 && o.bbox.h > 0.0)
             .collect())
     }
@@ -104,7 +91,7 @@ impl ObjectDetector {
     /// Raw outputs for prepared inputs (`n` x side x side x 3, values 0..255); for reference
     /// checks.
     pub fn raw(&self, input: &[f32]) -> anyhow::Result<RawOutput> {
-        self.net.forward(input, self.side, false)
+        self.net.forward(input, (self.side, self.side), false)
     }
 
     /// Decoded, suppressed detections of image `i` of a raw batch, in input fractions (unclipped).
@@ -126,22 +113,61 @@ impl ObjectDetector {
     }
 }
 
-/// `img` letterboxed into a `side x side` square (black bars), raw values 0..255.
-fn render(img: &RgbImage, resizer: &mut Resizer, side: usize) -> anyhow::Result<Vec<f32>> {
-    let (w, h) = (img.width() as f32, img.height() as f32);
-    let scale = side as f32 / w.max(h);
-    let dw = ((w * scale).round() as usize).clamp(1, side);
-    let dh = ((h * scale).round() as usize).clamp(1, side);
-    let (dx, dy) = ((side - dw) / 2, (side - dh) / 2);
-    let mut part = FirImage::new(dw as u32, dh as u32, PixelType::U8x3);
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-    resizer.resize(img, &mut part, &options)?;
-    let mut canvas = vec![0.0f32; side * side * 3];
-    for (r, row) in part.buffer().chunks_exact(dw * 3).enumerate() {
-        let dst = &mut canvas[((dy + r) * side + dx) * 3..][..dw * 3];
-        for (d, &p) in dst.iter_mut().zip(row) {
-            *d = f32::from(p);
+/// Where a photo goes in the network's input: scaled so its long side is the detector's side,
+/// centred in the smallest `w x h` of multiples of 32 that holds it (black bars only up to the
+/// next multiple: a 3:2 photo at 320 runs at 320x224, 70 % of the square's cost).
+struct Frame {
+    w: usize,
+    h: usize,
+    /// The scaled photo's offset and size inside the frame, in input pixels.
+    dx: usize,
+    dy: usize,
+    dw: usize,
+    dh: usize,
+}
+
+impl Frame {
+    fn new(width: u32, height: u32, side: usize) -> Self {
+        let (w, h) = (width as f32, height as f32);
+        let scale = side as f32 / w.max(h);
+        let dw = ((w * scale).round() as usize).clamp(1, side);
+        let dh = ((h * scale).round() as usize).clamp(1, side);
+        let (fw, fh) = (dw.next_multiple_of(32), dh.next_multiple_of(32));
+        Frame {
+            w: fw,
+            h: fh,
+            dx: (fw - dw) / 2,
+            dy: (fh - dh) / 2,
+            dw,
+            dh,
         }
     }
-    Ok(canvas)
+
+    /// The photo in the frame, raw values 0..255 (`h x w x 3`).
+    fn render(&self, img: &RgbImage, resizer: &mut Resizer) -> anyhow::Result<Vec<f32>> {
+        let mut part = FirImage::new(self.dw as u32, self.dh as u32, PixelType::U8x3);
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+        resizer.resize(img, &mut part, &options)?;
+        let mut canvas = vec![0.0f32; self.w * self.h * 3];
+        for (r, row) in part.buffer().chunks_exact(self.dw * 3).enumerate() {
+            let dst = &mut canvas[((self.dy + r) * self.w + self.dx) * 3..][..self.dw * 3];
+            for (d, &p) in dst.iter_mut().zip(row) {
+                *d = f32::from(p);
+            }
+        }
+        Ok(canvas)
+    }
+
+    /// A box in frame fractions as fractions of the photo, clipped to it.
+    fn to_photo(&self, b: BBox) -> BBox {
+        let x = |f: f32| ((f * self.w as f32 - self.dx as f32) / self.dw as f32).clamp(0.0, 1.0);
+        let y = |f: f32| ((f * self.h as f32 - self.dy as f32) / self.dh as f32).clamp(0.0, 1.0);
+        let (x0, y0, x1, y1) = (x(b.x), y(b.y), x(b.x + b.w), y(b.y + b.h));
+        BBox {
+            x: x0,
+            y: y0,
+            w: x1 - x0,
+            h: y1 - y0,
+        }
+    }
 }

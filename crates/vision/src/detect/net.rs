@@ -13,7 +13,7 @@ use crate::program::{Program, ProgramOp, Value};
 /// The converted weights and program (see `tools/convert_centernet.py`), embedded in the binary.
 static WEIGHTS: &[u8] = include_bytes!("../../../../models/centernet.safetensors");
 /// Input side the graph was exported at (its resize ops' sizes are for this side). The network is
-/// fully convolutional, so any multiple of 32 runs: [`DetectNet::forward`] takes the side.
+/// fully convolutional, so any multiples of 32 run: [`DetectNet::forward`] takes the size.
 pub const SIDE: usize = 512;
 /// Output stride: the grid side is the input side / 4.
 pub const STRIDE: usize = 4;
@@ -96,13 +96,14 @@ pub(super) enum Op {
     },
 }
 
-/// Raw network outputs for a batch, NHWC-flat: the class heatmap (sigmoid, `[n][g][g][80]`)
-/// and the box extents (left, top, right, bottom distances in input pixels, `[n][g][g][4]`),
-/// where `g` = [`RawOutput::grid`] (128 at 512x512).
+/// Raw network outputs for a batch, NHWC-flat: the class heatmap (sigmoid, `[n][gh][gw][80]`)
+/// and the box extents (left, top, right, bottom distances in input pixels, `[n][gh][gw][4]`),
+/// where `(gh, gw)` = [`RawOutput::grid`], the input's size / [`STRIDE`] (128x128 at 512x512).
 pub struct RawOutput {
     pub keypoints: Vec<f32>,
     pub wh: Vec<f32>,
-    pub grid: usize,
+    /// Grid rows and columns.
+    pub grid: (usize, usize),
     /// `keypoints` holds the heatmap's logits, the sigmoid not applied (decoding only needs it
     /// on the few peaks).
     pub logits: bool,
@@ -128,37 +129,38 @@ impl DetectNet {
         })
     }
 
-    /// Runs `n` images of `side x side x 3` (`side` a multiple of 32), raw pixel values 0..255,
-    /// laid end to end; with `logits`, the heatmap's final sigmoid is left out.
-    pub fn forward(&self, input: &[f32], side: usize, logits: bool) -> anyhow::Result<RawOutput> {
+    /// Runs `n` images of `h x w x 3` (`h` and `w` multiples of 32; a photo's own shape spares
+    /// the letterbox bars a square would need), raw pixel values 0..255, laid end to end; with
+    /// `logits`, the heatmap's final sigmoid is left out.
+    pub fn forward(
+        &self,
+        input: &[f32],
+        (h, w): (usize, usize),
+        logits: bool,
+    ) -> anyhow::Result<RawOutput> {
         anyhow::ensure!(
-            side >= 32 && side.is_multiple_of(32),
-            "side {side} is not a positive multiple of 32"
+            h >= 32 && w >= 32 && h.is_multiple_of(32) && w.is_multiple_of(32),
+            "input {w}x{h} is not in positive multiples of 32"
         );
-        let per = side * side * 3;
+        let per = h * w * 3;
         if input.is_empty() || !input.len().is_multiple_of(per) {
             bail!("input length {} is not a multiple of {per}", input.len());
         }
         let n = input.len() / per;
-        let s0 = Shape {
-            n,
-            h: side,
-            w: side,
-            c: 3,
-        };
+        let s0 = Shape { n, h, w, c: 3 };
         let outs = self
             .program
             .run(s0, input, &mut |i, op, vals, spare| match op {
                 Op::Folded => Ok(None),
                 Op::Sigmoid { x } if logits && self.heat_sigmoid == Some(i) => self
-                    .run(i, &Op::Identity { x: *x }, vals, spare, side)
+                    .run(i, &Op::Identity { x: *x }, vals, spare, (h, w))
                     .map(Some),
-                _ => self.run(i, op, vals, spare, side).map(Some),
+                _ => self.run(i, op, vals, spare, (h, w)).map(Some),
             })?;
         let [keypoints, wh]: [Vec<f32>; 2] = outs
             .try_into()
             .map_err(|_| anyhow::anyhow!("two outputs"))?;
-        let grid = side / STRIDE;
+        let grid = (h / STRIDE, w / STRIDE);
         let logits = logits && self.heat_sigmoid.is_some();
         let raw = RawOutput {
             keypoints,
@@ -166,8 +168,9 @@ impl DetectNet {
             grid,
             logits,
         };
+        let cells = n * grid.0 * grid.1;
         anyhow::ensure!(
-            raw.keypoints.len() == n * grid * grid * CLASSES && raw.wh.len() == n * grid * grid * 4,
+            raw.keypoints.len() == cells * CLASSES && raw.wh.len() == cells * 4,
             "unexpected output sizes"
         );
         Ok(raw)
@@ -179,7 +182,7 @@ impl DetectNet {
         op: &Op,
         vals: &mut [Value],
         spare: &mut Vec<Vec<f32>>,
-        side: usize,
+        (ih, iw): (usize, usize),
     ) -> anyhow::Result<(Shape, Vec<f32>)> {
         match *op {
             Op::HSwish { x, c } => {
@@ -254,8 +257,8 @@ impl DetectNet {
             }
             Op::Resize { x, h, w } => {
                 let (s, data) = get(*x)?;
-                // The graph's sizes are for SIDE; the maps scale with the input side.
-                ops::resize(data, *s, *h * side / SIDE, *w * side / SIDE, &mut o)
+                // The graph's sizes are for SIDE x SIDE; the maps scale with the input.
+                ops::resize(data, *s, *h * ih / SIDE, *w * iw / SIDE, &mut o)
             }
             Op::Concat { x, y } => {
                 let ((sx, a), (sy, b)) = (get(*x)?, get(*y)?);

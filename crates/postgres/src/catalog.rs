@@ -192,6 +192,18 @@ impl Catalog for PgCatalog {
         write(&self.pool, owner, id, Write::Remove(tag)).await
     }
 
+    /// `catalog_versions` (migration 7), moved by triggers on images and labels inside the
+    /// writing transaction; 0 before the owner's first write.
+    async fn version(&self, owner: &Owner) -> Result<Option<u64>> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT v FROM catalog_versions WHERE owner = $1")
+            .bind(owner.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        // `as`: one u64 per i64, so distinct versions stay distinct.
+        Ok(Some(v.unwrap_or(0) as u64))
+    }
+
     async fn find_by_sha256(&self, owner: &Owner, sha256: &str) -> Result<Option<Image>> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
         catalog_read::by_sha256(&mut conn, owner, sha256).await

@@ -7,6 +7,7 @@ mod conformance;
 mod import;
 mod instances;
 mod plans;
+mod versions;
 
 use std::sync::Mutex;
 

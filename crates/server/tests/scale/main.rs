@@ -64,6 +64,16 @@ async fn instances_share_accounts_images_and_signing_keys() {
     let img = wait_tagged(&cb, token, &id).await;
     assert!(tags(&img).contains(&"cat".to_string()), "{img}");
     assert_eq!(cb.get_json("/tags", token).await["counts"]["cat"], 1);
+    // B reuses that answer only while the catalog is unchanged: a manual tag added through A
+    // shows on B at once (the catalog version moves in A's transaction).
+    let r = reqwest::Client::new()
+        .put(format!("{}/images/{id}/tags/mine", a.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "manual tag: {}", r.status());
+    assert_eq!(cb.get_json("/tags", token).await["counts"]["mine"], 1);
     // B's file link serves A's upload from the shared folder.
     let file = reqwest::get(img["fileUrl"].as_str().unwrap())
         .await

@@ -79,6 +79,16 @@ impl Packed {
         }
     }
 
+    /// Weight `w[p][j]`.
+    pub fn at(&self, p: usize, j: usize) -> f32 {
+        self.data[(j / self.nr * self.k + p) * self.nr + j % self.nr]
+    }
+
+    /// Bias of column `j` (0 without one).
+    pub fn bias_at(&self, j: usize) -> f32 {
+        self.bias[j]
+    }
+
     /// `out = a x w`, then `epi`, for `a` = `[m, k]` and `out` = `[m, n]` (single-threaded).
     pub fn gemm(&self, arch: Arch, a: &[f32], out: &mut [f32], epi: Epilogue<'_>) {
         debug_assert_eq!(a.len() / self.k, out.len() / self.n);

@@ -103,20 +103,19 @@ pub struct Peak {
     pub y1: f32,
 }
 
-/// The best [`TOP_K`] peaks of image `i` scoring at least `floor`, best first (ties in
-/// (y, x, class) order). The floor only skips peaks NMS would drop anyway, but it spares sorting
-/// the ~10^5 near-zero local maxima of a 128x128x80 heatmap.
-pub fn peaks(raw: &RawOutput, i: usize, floor: f32) -> Vec<Peak> {
-    let (gh, gw) = raw.grid;
-    let sigmoid = |v: f32| 1.0 / (1.0 + (-v).exp());
-    // Sigmoid is monotonic: peaks and their order are the same on logits.
-    let floor = match raw.logits {
+/// `floor` (a probability) in the units of `raw`'s heatmap: sigmoid is monotonic, so peaks and
+/// their order are the same on logits.
+pub(super) fn heat_floor(floor: f32, logits: bool) -> f32 {
+    match logits {
         true => (floor / (1.0 - floor)).ln(),
         false => floor,
-    };
-    let cells = gh * gw;
-    let kp = &raw.keypoints[i * cells * CLASSES..][..cells * CLASSES];
-    let wh = &raw.wh[i * cells * 4..][..cells * 4];
+    }
+}
+
+/// One image's best [`TOP_K`] heatmap peaks at `floor` or more (heatmap units): (value, flat
+/// index `cell * CLASSES + class`), best first, ties in (y, x, class) order. The floor only skips
+/// peaks NMS would drop anyway, but it spares sorting the ~10^5 near-zero local maxima.
+pub(super) fn top(kp: &[f32], (gh, gw): (usize, usize), floor: f32) -> Vec<(f32, usize)> {
     let mut cand: Vec<(f32, usize)> = Vec::new();
     for y in 0..gh {
         for x in 0..gw {
@@ -143,6 +142,25 @@ pub fn peaks(raw: &RawOutput, i: usize, floor: f32) -> Vec<Peak> {
     // Stable: equal scores keep the flat order, as TF's TopK.
     cand.sort_by(|a, b| b.0.total_cmp(&a.0));
     cand.truncate(TOP_K);
+    cand
+}
+
+/// The best [`TOP_K`] peaks of image `i` scoring at least `floor`, best first, as boxes.
+pub fn peaks(raw: &RawOutput, i: usize, floor: f32) -> Vec<Peak> {
+    let (gh, gw) = raw.grid;
+    let sigmoid = |v: f32| 1.0 / (1.0 + (-v).exp());
+    let floor = heat_floor(floor, raw.logits);
+    let cells = gh * gw;
+    let wh = &raw.wh[i * cells * 4..][..cells * 4];
+    // The network's own pick (see `RawOutput::top`) when it is this one.
+    let cand = match &raw.top {
+        Some((f, top)) if i == 0 && *f == floor => top.clone(),
+        _ => top(
+            &raw.keypoints[i * cells * CLASSES..][..cells * CLASSES],
+            raw.grid,
+            floor,
+        ),
+    };
     cand.into_iter()
         .map(|(score, at)| {
             let (cell, class) = (at / CLASSES, at % CLASSES);

@@ -174,7 +174,11 @@ pub fn program(weights: &[u8]) -> anyhow::Result<(Vec<Op>, [usize; 2])> {
             Spec::Sigmoid { x } => Op::Sigmoid { x },
             Spec::Mean { x } => Op::Mean { x },
             Spec::Resize { x, h, w } => Op::Resize { x, h, w },
-            Spec::Concat { x, y } => Op::Concat { x, y },
+            Spec::Concat { x, y } => Op::Concat {
+                x,
+                y,
+                act: Act::None,
+            },
         };
         ops.push(op);
     }
@@ -198,23 +202,29 @@ pub(super) fn read_counts(ops: &[Op], outputs: &[usize]) -> Vec<usize> {
     reads
 }
 
-/// Moves each [`Op::HSwish`] into the conv (stem, 1x1 or depthwise) it follows when it is that
-/// conv's only reader: the conv applies it before its one store, and the op just passes the buffer on.
+/// Moves each [`Op::HSwish`] and [`Op::Relu`] into the conv (stem, 1x1 or depthwise) or the
+/// concatenation it follows when it is that op's only reader: the op applies it before its one
+/// store, and the activation just passes the buffer on.
 fn fuse_activations(ops: &mut [Op], outputs: &[usize]) {
     let reads = read_counts(ops, outputs);
     for i in 0..ops.len() {
-        let Op::HSwish { x, c } = ops[i] else {
-            continue;
+        let (x, fused_act) = match ops[i] {
+            Op::HSwish { x, c } => (x, Act::HSwish(c)),
+            Op::Relu { x } => (x, Act::Relu),
+            _ => continue,
         };
         // Value x is op x - 1's output.
         if x == 0 || reads[x] != 1 {
             continue;
         }
         let fused = match &mut ops[x - 1] {
-            Op::Pointwise { act, .. } | Op::Depthwise { act, .. } | Op::Stem { act, .. }
+            Op::Pointwise { act, .. }
+            | Op::Depthwise { act, .. }
+            | Op::Stem { act, .. }
+            | Op::Concat { act, .. }
                 if *act == Act::None =>
             {
-                *act = Act::HSwish(c);
+                *act = fused_act;
                 true
             }
             _ => false,

@@ -13,6 +13,7 @@
 //! [`TAGGING_SIDE`] (0.5 G multiply-adds): about 35-40 ms on one core of the 2-core dev machine
 //! against the classifier's ~12 ms (`bench/README.md`, "Detection cost").
 
+mod boxes;
 mod chains;
 mod decode;
 mod dw;
@@ -75,9 +76,11 @@ impl ObjectDetector {
     /// Objects in an upright RGB photo, best first.
     pub fn detect(&self, img: &RgbImage, resizer: &mut Resizer) -> anyhow::Result<Vec<Object>> {
         let frame = Frame::new(img.width(), img.height(), self.side);
-        let raw = self
-            .net
-            .forward(&frame.render(img, resizer)?, (frame.h, frame.w), true)?;
+        let raw = self.net.forward(
+            &frame.render(img, resizer)?,
+            (frame.h, frame.w),
+            Some(MIN_SCORE),
+        )?;
         Ok(Self::detections(&raw, 0)
             .into_iter()
             .map(|o| Object {
@@ -91,7 +94,7 @@ impl ObjectDetector {
     /// Raw outputs for prepared inputs (`n` x side x side x 3, values 0..255); for reference
     /// checks.
     pub fn raw(&self, input: &[f32]) -> anyhow::Result<RawOutput> {
-        self.net.forward(input, (self.side, self.side), false)
+        self.net.forward(input, (self.side, self.side), None)
     }
 
     /// Decoded, suppressed detections of image `i` of a raw batch, in input fractions (unclipped).

@@ -4,8 +4,9 @@
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 
+use super::boxes::BoxHead;
 use super::fused::Block;
-use super::{load, ops};
+use super::{decode, load, ops};
 use crate::gemm::{pointwise, Epilogue, Packed};
 use crate::kernels::{stem_im2col, Act, Depthwise, Shape};
 use crate::program::{Program, ProgramOp, Value};
@@ -90,9 +91,11 @@ pub(super) enum Op {
         h: usize,
         w: usize,
     },
+    /// Channel concatenation, then `act` (an activation that followed it, fused).
     Concat {
         x: usize,
         y: usize,
+        act: Act,
     },
 }
 
@@ -107,6 +110,9 @@ pub struct RawOutput {
     /// `keypoints` holds the heatmap's logits, the sigmoid not applied (decoding only needs it
     /// on the few peaks).
     pub logits: bool,
+    /// When `wh` holds extents only where decoding reads them: the heatmap floor (its units)
+    /// and image 0's peaks at that floor (`decode::top`); `wh` is zero elsewhere.
+    pub top: Option<(f32, Vec<(f32, usize)>)>,
 }
 
 /// The detector network, ready for inference.
@@ -114,6 +120,8 @@ pub struct DetectNet {
     program: Program<Op>,
     /// The op that applies the heatmap's final sigmoid, if it is one.
     heat_sigmoid: Option<usize>,
+    /// The box-extent head, when its shape allows computing it per cell.
+    boxes: Option<BoxHead>,
 }
 
 impl DetectNet {
@@ -123,20 +131,24 @@ impl DetectNet {
         let heat_sigmoid = outputs[0]
             .checked_sub(1)
             .filter(|&i| matches!(ops.get(i), Some(Op::Sigmoid { .. })));
+        let boxes = BoxHead::find(&ops, outputs[1], &load::read_counts(&ops, &outputs));
         Ok(DetectNet {
             program: Program::new(ops, &outputs)?,
             heat_sigmoid,
+            boxes,
         })
     }
 
     /// Runs `n` images of `h x w x 3` (`h` and `w` multiples of 32; a photo's own shape spares
-    /// the letterbox bars a square would need), raw pixel values 0..255, laid end to end; with
-    /// `logits`, the heatmap's final sigmoid is left out.
+    /// the letterbox bars a square would need), raw pixel values 0..255, laid end to end. With
+    /// `peaks_from` (a score), the tagger's way: the heatmap's final sigmoid is left out, and for
+    /// a single image the box extents are computed only at the peaks scoring at least that
+    /// (see [`RawOutput::top`]).
     pub fn forward(
         &self,
         input: &[f32],
         (h, w): (usize, usize),
-        logits: bool,
+        peaks_from: Option<f32>,
     ) -> anyhow::Result<RawOutput> {
         anyhow::ensure!(
             h >= 32 && w >= 32 && h.is_multiple_of(32) && w.is_multiple_of(32),
@@ -148,6 +160,12 @@ impl DetectNet {
         }
         let n = input.len() / per;
         let s0 = Shape { n, h, w, c: 3 };
+        let logits = peaks_from.is_some() && self.heat_sigmoid.is_some();
+        let lazy = self
+            .boxes
+            .as_ref()
+            .filter(|_| n == 1 && peaks_from.is_some());
+        let mut head: Value = None;
         let outs = self
             .program
             .run(s0, input, &mut |i, op, vals, spare| match op {
@@ -155,20 +173,46 @@ impl DetectNet {
                 Op::Sigmoid { x } if logits && self.heat_sigmoid == Some(i) => self
                     .run(i, &Op::Identity { x: *x }, vals, spare, (h, w))
                     .map(Some),
+                _ if lazy.is_some_and(|b| b.op == i) => {
+                    let x = lazy.map_or(0, |b| b.input);
+                    head = match self.program.last_reader(x, i) {
+                        true => vals[x].take(),
+                        false => vals[x].clone(),
+                    };
+                    let s = head.as_ref().context("value already freed")?.0;
+                    Ok(Some((Shape { c: 4, ..s }, Vec::new())))
+                }
+                Op::MulC { x, .. } if lazy.is_some_and(|b| b.tail.contains(&i)) => self
+                    .run(i, &Op::Identity { x: *x }, vals, spare, (h, w))
+                    .map(Some),
                 _ => self.run(i, op, vals, spare, (h, w)).map(Some),
             })?;
-        let [keypoints, wh]: [Vec<f32>; 2] = outs
+        let [keypoints, mut wh]: [Vec<f32>; 2] = outs
             .try_into()
             .map_err(|_| anyhow::anyhow!("two outputs"))?;
         let grid = (h / STRIDE, w / STRIDE);
-        let logits = logits && self.heat_sigmoid.is_some();
+        let cells = n * grid.0 * grid.1;
+        let mut top = None;
+        if let (Some(b), Some((s, x)), Some(score)) = (lazy, &head, peaks_from) {
+            let floor = decode::heat_floor(score, logits);
+            let best = decode::top(&keypoints, grid, floor);
+            wh = vec![0.0; cells * 4];
+            for &(_, at) in &best {
+                let cell = at / CLASSES;
+                if wh[cell * 4..][..4].iter().all(|&v| v == 0.0) {
+                    let e = b.at(&self.program.ops, x, *s, cell);
+                    wh[cell * 4..][..4].copy_from_slice(&e);
+                }
+            }
+            top = Some((floor, best));
+        }
         let raw = RawOutput {
             keypoints,
             wh,
             grid,
             logits,
+            top,
         };
-        let cells = n * grid.0 * grid.1;
         anyhow::ensure!(
             raw.keypoints.len() == cells * CLASSES && raw.wh.len() == cells * 4,
             "unexpected output sizes"
@@ -193,6 +237,16 @@ impl DetectNet {
             Op::Relu { x } => return self.unary(i, x, vals, |v| v.max(0.0)),
             Op::Relu6 { x } => return self.unary(i, x, vals, |v| v.clamp(0.0, 6.0)),
             Op::Sigmoid { x } => return self.unary(i, x, vals, |v| 1.0 / (1.0 + (-v).exp())),
+            Op::Mul { x, y } => {
+                if let Some(r) = self.in_place(i, (x, y), vals, ops::scale) {
+                    return r;
+                }
+            }
+            Op::Add { x, y } => {
+                if let Some(r) = self.in_place(i, (x, y), vals, ops::add) {
+                    return r;
+                }
+            }
             Op::Identity { x } => {
                 return match self.program.last_reader(x, i) {
                     true => vals[x].take(),
@@ -260,9 +314,9 @@ impl DetectNet {
                 // The graph's sizes are for SIDE x SIDE; the maps scale with the input.
                 ops::resize(data, *s, *h * ih / SIDE, *w * iw / SIDE, &mut o)
             }
-            Op::Concat { x, y } => {
+            Op::Concat { x, y, act } => {
                 let ((sx, a), (sy, b)) = (get(*x)?, get(*y)?);
-                ops::concat((a, *sx), (b, *sy), &mut o)?
+                ops::concat((a, *sx), (b, *sy), *act, &mut o)?
             }
             Op::HSwish { .. }
             | Op::Folded
@@ -274,6 +328,28 @@ impl DetectNet {
             | Op::Identity { .. } => unreachable!("handled above"),
         };
         Ok((shape, o))
+    }
+
+    /// `f(map, other)` into the bigger operand's own buffer when op `i` is its last reader
+    /// (spares a map-sized write of a fresh buffer); `None` when it is read later.
+    fn in_place(
+        &self,
+        i: usize,
+        (x, y): (usize, usize),
+        vals: &mut [Value],
+        f: fn(&mut [f32], Shape, &[f32], Shape) -> anyhow::Result<()>,
+    ) -> Option<anyhow::Result<(Shape, Vec<f32>)>> {
+        let len = |v: usize| vals[v].as_ref().map_or(0, |(_, d)| d.len());
+        let (map, other) = if len(x) >= len(y) { (x, y) } else { (y, x) };
+        if map == other || !self.program.last_reader(map, i) {
+            return None;
+        }
+        let (ms, mut d) = vals[map].take()?;
+        let r = match &vals[other] {
+            Some((os, o)) => f(&mut d, ms, o, *os).map(|()| (ms, d)),
+            None => Err(anyhow::anyhow!("value already freed")),
+        };
+        Some(r)
     }
 
     /// Element-wise `f` of value `x`, in place when op `i` is its only reader; in parallel.
@@ -320,7 +396,7 @@ impl ProgramOp for Op {
             | Op::Mean { x }
             | Op::Resize { x, .. }
             | Op::Identity { x } => vec![x],
-            Op::Mul { x, y } | Op::Add { x, y } | Op::Concat { x, y } => vec![x, y],
+            Op::Mul { x, y } | Op::Add { x, y } | Op::Concat { x, y, .. } => vec![x, y],
             Op::Folded => Vec::new(),
         }
     }

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 #[cfg(test)]
 use crate::kernels::same_padding;
-use crate::kernels::Shape;
+use crate::kernels::{Act, Shape};
 
 /// Depthwise conv, weights `[ky][kx][C]`, plus bias, then ReLU if `relu`, into `out` (reused).
 /// The plain definition the SIMD kernel (`super::dw`) is tested against.
@@ -99,11 +99,51 @@ pub fn mul(a: (&[f32], Shape), b: (&[f32], Shape), out: &mut Vec<f32>) -> anyhow
     Ok(ms)
 }
 
+/// `map *= gate` in place, for a `[n, h, w, c]` map and a `[n, 1, 1, c]` gate or an equal shape.
+pub fn scale(map: &mut [f32], ms: Shape, gate: &[f32], gs: Shape) -> anyhow::Result<()> {
+    broadcast(map, ms, gate, gs, |v, g| *v *= g)
+}
+
+/// `map += other` in place, for equal shapes (or a `[n, 1, 1, c]` other).
+pub fn add(map: &mut [f32], ms: Shape, other: &[f32], os: Shape) -> anyhow::Result<()> {
+    broadcast(map, ms, other, os, |v, g| *v += g)
+}
+
+/// `f(map value, other value)` over `map`, `other` equal in shape or one pixel per image.
+fn broadcast(
+    map: &mut [f32],
+    ms: Shape,
+    other: &[f32],
+    os: Shape,
+    f: impl Fn(&mut f32, f32) + Sync,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        ms.n == os.n && ms.c == os.c,
+        "broadcast: shapes {ms:?} and {os:?}"
+    );
+    if (ms.h, ms.w) == (os.h, os.w) {
+        map.iter_mut().zip(other).for_each(|(v, &g)| f(v, g));
+        return Ok(());
+    }
+    anyhow::ensure!(os.h == 1 && os.w == 1, "broadcast: cannot broadcast {os:?}");
+    let px = ms.h * ms.w * ms.c;
+    for (img, g) in map.chunks_exact_mut(px).zip(other.chunks_exact(ms.c)) {
+        for p in img.chunks_exact_mut(ms.c) {
+            p.iter_mut().zip(g).for_each(|(v, &q)| f(v, q));
+        }
+    }
+    Ok(())
+}
+
 /// Bilinear resize to `oh x ow` with TF's legacy sampling: source = destination * in / out.
 pub fn resize(x: &[f32], s: Shape, oh: usize, ow: usize, out: &mut Vec<f32>) -> Shape {
     let c = s.c;
     out.clear();
     out.resize(s.n * oh * ow * c, 0.0);
+    if (oh, ow) == (2 * s.h, 2 * s.w) {
+        double(x, s, out);
+        return Shape { h: oh, w: ow, ..s };
+    }
     let (sy, sx) = (s.h as f32 / oh as f32, s.w as f32 / ow as f32);
     out.par_chunks_mut(ow * c).enumerate().for_each(|(r, row)| {
         let (n, oy) = (r / oh, r % oh);
@@ -129,27 +169,130 @@ pub fn resize(x: &[f32], s: Shape, oh: usize, ow: usize, out: &mut Vec<f32>) -> 
     Shape { h: oh, w: ow, ..s }
 }
 
-/// Channel concatenation of two maps of the same geometry.
-pub fn concat(a: (&[f32], Shape), b: (&[f32], Shape), out: &mut Vec<f32>) -> anyhow::Result<Shape> {
+/// [`resize`] to twice the size (the FPN's upsampling), in whole-pixel vector loops: with the
+/// source at half the destination's coordinates, even rows and columns copy a source pixel and
+/// odd ones take the mean of two neighbours, `a + (b - a) * 0.5` as the general formula
+/// computes it (the last row and column clamp to the edge, where it is `a` again).
+fn double(x: &[f32], s: Shape, out: &mut [f32]) {
+    let (c, ow) = (s.c, 2 * s.w);
+    out.par_chunks_mut(ow * c).enumerate().for_each(|(r, row)| {
+        let (n, oy) = (r / (2 * s.h), r % (2 * s.h));
+        let img = &x[n * s.h * s.w * c..][..s.h * s.w * c];
+        let y0 = oy / 2;
+        let y1 = if oy % 2 == 1 {
+            (y0 + 1).min(s.h - 1)
+        } else {
+            y0
+        };
+        let (top, bottom) = (
+            &img[y0 * s.w * c..][..s.w * c],
+            &img[y1 * s.w * c..][..s.w * c],
+        );
+        let half = |a: f32, b: f32| a + (b - a) * 0.5;
+        for (ox, o) in row.chunks_exact_mut(c).enumerate() {
+            let x0 = ox / 2;
+            let x1 = if ox % 2 == 1 {
+                (x0 + 1).min(s.w - 1)
+            } else {
+                x0
+            };
+            let (a, b) = (&top[x0 * c..][..c], &top[x1 * c..][..c]);
+            let (cc, d) = (&bottom[x0 * c..][..c], &bottom[x1 * c..][..c]);
+            match (ox % 2 == 1, oy % 2 == 1) {
+                (false, false) => o.copy_from_slice(a),
+                (true, false) => {
+                    (o.iter_mut().zip(a).zip(b)).for_each(|((o, &a), &b)| *o = half(a, b))
+                }
+                (false, true) => {
+                    (o.iter_mut().zip(a).zip(cc)).for_each(|((o, &a), &cc)| *o = half(a, cc))
+                }
+                (true, true) => {
+                    for (i, o) in o.iter_mut().enumerate() {
+                        let (t, u) = (half(a[i], b[i]), half(cc[i], d[i]));
+                        *o = half(t, u);
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Channel concatenation of two maps of the same geometry, then `act`.
+pub fn concat(
+    a: (&[f32], Shape),
+    b: (&[f32], Shape),
+    act: Act,
+    out: &mut Vec<f32>,
+) -> anyhow::Result<Shape> {
     let ((x, xs), (y, ys)) = (a, b);
     anyhow::ensure!(
         (xs.n, xs.h, xs.w) == (ys.n, ys.h, ys.w),
         "concat: shapes {xs:?} and {ys:?}"
     );
+    let c = xs.c + ys.c;
     out.clear();
-    for (p, q) in x.chunks_exact(xs.c).zip(y.chunks_exact(ys.c)) {
-        out.extend_from_slice(p);
-        out.extend_from_slice(q);
+    out.resize(x.len() + y.len(), 0.0);
+    // One loop per activation, so each compiles to straight vector code.
+    match act {
+        Act::None => interleave(x, xs.c, y, out, |v| v),
+        Act::Relu => interleave(x, xs.c, y, out, |v| v.max(0.0)),
+        Act::HSwish(k) => interleave(x, xs.c, y, out, move |v| {
+            (v * k) * (v + 3.0).clamp(0.0, 6.0)
+        }),
     }
-    Ok(Shape {
-        c: xs.c + ys.c,
-        ..xs
-    })
+    Ok(Shape { c, ..xs })
+}
+
+/// `out`'s pixels = `f` of `x`'s pixel (`cx` channels) then `y`'s.
+#[inline(always)]
+fn interleave(x: &[f32], cx: usize, y: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
+    let cy = y.len() / (x.len() / cx);
+    let parts = x.chunks_exact(cx).zip(y.chunks_exact(cy));
+    for (o, (p, q)) in out.chunks_exact_mut(cx + cy).zip(parts) {
+        let (op, oq) = o.split_at_mut(cx);
+        op.iter_mut().zip(p).for_each(|(o, &v)| *o = f(v));
+        oq.iter_mut().zip(q).for_each(|(o, &v)| *o = f(v));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The 2x path against the general formula, computed here as `resize` does for other sizes.
+    #[test]
+    fn doubling_matches_the_general_resize() {
+        let s = Shape {
+            n: 2,
+            h: 3,
+            w: 5,
+            c: 10,
+        };
+        let x: Vec<f32> = (0..s.n * s.h * s.w * s.c)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        let mut fast = Vec::new();
+        resize(&x, s, 6, 10, &mut fast);
+        // The general formula, as `resize` computes it when not doubling.
+        let mut want = vec![0.0; fast.len()];
+        for n in 0..s.n {
+            for oy in 0..6 {
+                for ox in 0..10 {
+                    let (fy, fx) = (oy as f32 * 0.5, ox as f32 * 0.5);
+                    let (y0, x0) = (fy.floor() as usize, fx.floor() as usize);
+                    let (y1, x1) = ((y0 + 1).min(s.h - 1), (x0 + 1).min(s.w - 1));
+                    let (dy, dx) = (fy - y0 as f32, fx - x0 as f32);
+                    for ch in 0..s.c {
+                        let at = |y: usize, xx: usize| x[((n * s.h + y) * s.w + xx) * s.c + ch];
+                        let top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * dx;
+                        let bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * dx;
+                        want[((n * 6 + oy) * 10 + ox) * s.c + ch] = top + (bottom - top) * dy;
+                    }
+                }
+            }
+        }
+        assert_eq!(fast, want);
+    }
 
     #[test]
     fn resize_doubles_like_tf_legacy_bilinear() {

@@ -90,7 +90,10 @@ mod tests {
     /// same as decoding the whole output finds.
     #[test]
     fn extents_at_the_peaks_match_the_whole_head() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/images/table.jpg");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/images/table.jpg"
+        );
         let img = image::open(path).unwrap().to_rgb8();
         let frame = Frame::new(img.width(), img.height(), 320);
         let input = frame

@@ -144,14 +144,9 @@ fn pad(b: Block) -> Block {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fused::tests::values;
     use super::*;
     use crate::kernels::Shape;
-
-    fn values(len: usize, seed: usize) -> Vec<f32> {
-        (0..len)
-            .map(|i| ((i * 7919 + seed * 104_729) % 1009) as f32 / 504.5 - 1.0)
-            .collect()
-    }
 
     /// A block expanding to 18 channels gives the same outputs padded to 24 (up to the fused
     /// multiply-add's rounding).

@@ -170,12 +170,12 @@ impl Block {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::gemm::pointwise;
 
     /// Deterministic values in about -1..1.
-    fn values(len: usize, seed: usize) -> Vec<f32> {
+    pub(in crate::detect) fn values(len: usize, seed: usize) -> Vec<f32> {
         (0..len)
             .map(|i| ((i * 7919 + seed * 104_729) % 1009) as f32 / 504.5 - 1.0)
             .collect()

@@ -4,14 +4,16 @@
 //! The photo is scaled to the run's side (512, the graph's own, or [`TAGGING_SIDE`]), centred in
 //! the smallest frame of multiples of 32 that holds it (black bars) and fed as raw pixel values
 //! 0..255. The network outputs a heatmap per class at a quarter of that size (128x128 for a
-//! 512x512 frame) and four box extents per cell; peaks are
-//! decoded and suppressed as vladmandic/human does (score >= [`MIN_SCORE`], class-agnostic NMS at
-//! IoU [`MAX_IOU`], at most [`MAX_DETECTED`]), then mapped back to fractions of the photo.
+//! 512x512 frame) and four box extents per cell (the tagger computes those only at the peaks,
+//! `boxes.rs`); peaks are decoded and suppressed as vladmandic/human does (score >=
+//! [`MIN_SCORE`], class-agnostic NMS at IoU [`MAX_IOU`], at most [`MAX_DETECTED`]), then mapped
+//! back to fractions of the photo.
 //!
 //! Cost: 1.3 G multiply-adds per pass at 512x512 (1.1 G in 1x1 convs, the 128x128x128 → 80
 //! class head alone 0.17 G). The network is fully convolutional, so the tagger runs it at
-//! [`TAGGING_SIDE`] (0.5 G multiply-adds): about 35-40 ms on one core of the 2-core dev machine
-//! against the classifier's ~12 ms (`bench/README.md`, "Detection cost").
+//! [`TAGGING_SIDE`]: 0.5 G multiply-adds for a square photo, 0.35 G for a 3:2 one (320x224),
+//! ~16-18 ms on one core of the 2-core dev machine, about the classifier's time
+//! (`bench/README.md`, "Detection cost").
 
 mod boxes;
 mod chains;

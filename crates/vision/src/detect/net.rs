@@ -8,7 +8,7 @@ use super::boxes::BoxHead;
 use super::fused::Block;
 use super::{decode, load, ops};
 use crate::gemm::{pointwise, Epilogue, Packed};
-use crate::kernels::{stem_im2col, Act, Depthwise, Shape};
+use crate::kernels::{stem_conv, Act, Depthwise, Shape};
 use crate::program::{Program, ProgramOp, Value};
 
 /// The converted weights and program (see `tools/convert_centernet.py`), embedded in the binary.
@@ -267,12 +267,8 @@ impl DetectNet {
                 act,
             } => {
                 let (s, data) = get(*x)?;
-                let mut cols = spare.pop().unwrap_or_default();
-                let cs = stem_im2col(data, *s, *k, *stride, &mut cols);
                 // The bias is the matrix's last row; the packed bias is zero.
-                pointwise(&cols, w, &mut o, epilogue(*act))?;
-                spare.push(cols);
-                Shape { c: w.n, ..cs }
+                stem_conv(data, *s, (*k, *stride), w, epilogue(*act), &mut o)
             }
             Op::Pointwise { x, w, act } => {
                 let (s, data) = get(*x)?;

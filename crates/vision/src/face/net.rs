@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use super::load;
 use super::ops::{depthwise, max_pool, pad_channels, relu};
 use crate::gemm::{pointwise, Epilogue, Packed};
-use crate::kernels::{stem_im2col, Shape};
+use crate::kernels::{stem_conv, Shape};
 use crate::program::{Program, ProgramOp, Value};
 
 /// The converted weights and program (see `tools/convert_blazeface.py`), embedded in the binary.
@@ -140,11 +140,7 @@ impl FaceNet {
             }
             Op::Stem { x, k, stride, w } => {
                 let (s, data) = get(*x)?;
-                let mut cols = spare.pop().unwrap_or_default();
-                let cs = stem_im2col(data, *s, *k, *stride, &mut cols);
-                pointwise(&cols, w, &mut o, Epilogue::Store)?;
-                spare.push(cols);
-                Shape { c: w.n, ..cs }
+                stem_conv(data, *s, (*k, *stride), w, Epilogue::Store, &mut o)
             }
             Op::Block {
                 x,

@@ -30,8 +30,9 @@ pub struct BuiltinConfig {
     /// Run the object detector (COCO's 80 classes) and add its tags with boxes: `person`,
     /// `people`, `dining table`, `cup`, `car`, ... and their parents.
     pub objects: bool,
-    /// Side of the square the detector sees (a multiple of 32). Its cost grows with the square;
-    /// 320 finds people down to about a tenth of the photo's height at a quarter of 512's cost.
+    /// The detector's input long side (a multiple of 32; the short side is the photo's, rounded up
+    /// to a multiple of 32). Its cost grows with the square; 320 finds people down to about a
+    /// tenth of the photo's height at a quarter of 512's cost.
     pub object_side: usize,
     /// Detected objects below this score are ignored.
     pub object_min_confidence: f32,

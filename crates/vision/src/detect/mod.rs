@@ -57,13 +57,13 @@ pub struct ObjectDetector {
 }
 
 impl ObjectDetector {
-    /// Loads the embedded model, run at the graph's own 512x512.
+    /// Loads the embedded model, run at the graph's own 512 (the long side; see [`Frame`]).
     pub fn load() -> anyhow::Result<Self> {
         Self::with_side(SIDE)
     }
 
-    /// Loads the embedded model, run at `side x side` (a multiple of 32). The cost falls with the
-    /// square of the side; small objects are lost first.
+    /// Loads the embedded model, run with `side` (a multiple of 32) as the long side. The cost
+    /// falls with the square of the side; small objects are lost first.
     pub fn with_side(side: usize) -> anyhow::Result<Self> {
         anyhow::ensure!(
             (32..=1024).contains(&side) && side.is_multiple_of(32),

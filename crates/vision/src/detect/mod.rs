@@ -57,7 +57,7 @@ pub struct ObjectDetector {
 }
 
 impl ObjectDetector {
-    /// Loads the embedded model, run at the graph's own 512 (the long side; see [`Frame`]).
+    /// Loads the embedded model, run at the graph's own 512 (the long side).
     pub fn load() -> anyhow::Result<Self> {
         Self::with_side(SIDE)
     }

@@ -101,7 +101,7 @@ pub(super) enum Op {
 
 /// Raw network outputs for a batch, NHWC-flat: the class heatmap (sigmoid, `[n][gh][gw][80]`)
 /// and the box extents (left, top, right, bottom distances in input pixels, `[n][gh][gw][4]`),
-/// where `(gh, gw)` = [`RawOutput::grid`], the input's size / [`STRIDE`] (128x128 at 512x512).
+/// where `(gh, gw)` = [`RawOutput::grid`], the input's size / `STRIDE` (128x128 at 512x512).
 pub struct RawOutput {
     pub keypoints: Vec<f32>,
     pub wh: Vec<f32>,

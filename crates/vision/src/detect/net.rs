@@ -197,12 +197,13 @@ impl DetectNet {
             let floor = decode::heat_floor(score, logits);
             let best = decode::top(&keypoints, grid, floor);
             wh = vec![0.0; cells * 4];
-            for &(_, at) in &best {
-                let cell = at / CLASSES;
-                if wh[cell * 4..][..4].iter().all(|&v| v == 0.0) {
-                    let e = b.at(&self.program.ops, x, *s, cell);
-                    wh[cell * 4..][..4].copy_from_slice(&e);
-                }
+            // Several classes can peak in one cell: its extents once.
+            let mut at_cells: Vec<usize> = best.iter().map(|&(_, at)| at / CLASSES).collect();
+            at_cells.sort_unstable();
+            at_cells.dedup();
+            for cell in at_cells {
+                let e = b.at(&self.program.ops, x, *s, cell);
+                wh[cell * 4..][..4].copy_from_slice(&e);
             }
             top = Some((floor, best));
         }

@@ -136,24 +136,31 @@ fn cost_of(
     };
     run(&with)?;
     run(&without)?;
-    // [without, with]: (seconds, images)
-    let mut totals = [(0.0f64, 0usize); 2];
-    let rounds = seconds.ceil().max(1.0) as usize;
-    for _ in 0..rounds {
+    // Pass by pass, alternating, so both sides see the same machine: this VM's speed drifts
+    // within seconds. Medians of the per-pass times, so a pass hit by a burst on the host
+    // does not move the figure; the means are printed too.
+    let mut passes: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let (start, budget) = (Instant::now(), Duration::from_secs_f64(2.0 * seconds));
+    while start.elapsed() < budget || passes[0].len() < 5 {
         for (slot, t) in [(0, &without), (1, &with)] {
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(1) {
-                run(t)?;
-                totals[slot].1 += refs.len();
-            }
-            totals[slot].0 += start.elapsed().as_secs_f64();
+            let pass = Instant::now();
+            run(t)?;
+            passes[slot].push(pass.elapsed().as_secs_f64() * 1000.0 / refs.len() as f64);
         }
     }
-    let ms = |(s, n): (f64, usize)| s * 1000.0 / n as f64;
-    let (a, b) = (ms(totals[0]), ms(totals[1]));
+    let n = passes[0].len();
+    let [a, b] = passes.map(|mut p| {
+        let mean = p.iter().sum::<f64>() / p.len() as f64;
+        p.sort_by(f64::total_cmp);
+        (p[p.len() / 2], mean)
+    });
     println!(
-        "{{\"mode\":\"{mode}\",\"threads\":{threads},\"ms_per_image_classifier\":{a:.3},\"ms_per_image_{name}\":{b:.3},\"ratio\":{:.3}}}",
-        b / a
+        "{{\"mode\":\"{mode}\",\"threads\":{threads},\"passes\":{},\"ms_per_image_classifier\":{:.3},\"ms_per_image_{name}\":{:.3},\"ratio\":{:.3},\"ratio_of_means\":{:.3}}}",
+        n,
+        a.0,
+        b.0,
+        b.0 / a.0,
+        b.1 / a.1
     );
     Ok(())
 }

@@ -103,6 +103,14 @@ fn im2col_row(input: &[f32], s: Shape, k: usize, stride: usize, r: usize, out_ro
     for (ox, dst) in out_row.chunks_exact_mut(row).enumerate() {
         for ky in 0..k {
             let iy = (oy * stride + ky).checked_sub(pt).filter(|&y| y < s.h);
+            // Away from the left and right edges a tap row is k whole pixels, contiguous in
+            // the input as in the output: one copy instead of k.
+            let x0 = (ox * stride).checked_sub(pl).filter(|&x| x + k <= s.w);
+            if let (Some(iy), Some(x0)) = (iy, x0) {
+                dst[ky * k * s.c..][..k * s.c]
+                    .copy_from_slice(&img[(iy * s.w + x0) * s.c..][..k * s.c]);
+                continue;
+            }
             for kx in 0..k {
                 let ix = (ox * stride + kx).checked_sub(pl).filter(|&x| x < s.w);
                 let tap = &mut dst[(ky * k + kx) * s.c..][..s.c];
@@ -292,6 +300,35 @@ mod tests {
         let gs = stem_conv(&x, s, (3, 2), &packed, Epilogue::BiasRelu, &mut got);
         assert_eq!((gs.n, gs.h, gs.w, gs.c), (cs.n, cs.h, cs.w, 16));
         assert_eq!(got, want);
+    }
+
+    /// Every im2col entry is its tap's input pixel (zero in the padding), whether the row was
+    /// copied whole or tap by tap: edges, odd sizes, 3x3 and 5x5.
+    #[test]
+    fn im2col_rows_hold_each_taps_pixel() {
+        for (k, h, w) in [(3, 9, 11), (5, 10, 7), (3, 4, 4)] {
+            let s = Shape { n: 2, h, w, c: 3 };
+            let x: Vec<f32> = (0..s.n * h * w * 3).map(|i| i as f32 + 1.0).collect();
+            let mut cols = Vec::new();
+            let cs = stem_im2col(&x, s, k, 2, &mut cols);
+            let (pt, _, _) = same_padding(h, k, 2);
+            let (pl, _, _) = same_padding(w, k, 2);
+            let row = k * k * 3 + 1;
+            for (r, taps) in cols.chunks_exact(row).enumerate() {
+                let (img, oy, ox) = (r / (cs.h * cs.w), r / cs.w % cs.h, r % cs.w);
+                for (t, &got) in taps[..row - 1].iter().enumerate() {
+                    let (ky, kx, ch) = (t / 3 / k, t / 3 % k, t % 3);
+                    let iy = (oy * 2 + ky).checked_sub(pt).filter(|&y| y < h);
+                    let ix = (ox * 2 + kx).checked_sub(pl).filter(|&x| x < w);
+                    let want = match (iy, ix) {
+                        (Some(iy), Some(ix)) => x[((img * h + iy) * w + ix) * 3 + ch],
+                        _ => 0.0,
+                    };
+                    assert_eq!(got, want, "k {k}, {h}x{w}, row {r}, tap {t}");
+                }
+                assert_eq!(taps[row - 1], 1.0, "the bias column");
+            }
+        }
     }
 
     #[test]

@@ -38,9 +38,11 @@ pub struct BuiltinConfig {
     pub object_min_confidence: f32,
     /// Detected persons below this score are ignored (also what `people` and `group` count).
     pub person_min_confidence: f32,
-    /// Detected animals below this score are ignored. The classifier knows 398 animal classes
-    /// and is the better judge; the detector's animals are often the wrong species (a cheetah
-    /// as `dog` 0.54, mountain flocks as `sheep` 0.45 on a photo with none).
+    /// Detected animals below this score are ignored unless the classifier backs them (its
+    /// score for the same tag at least `objects::ANIMAL_BACKING`, 0.05; then the object
+    /// floor applies). The classifier knows 398 animal classes and is the better judge; the
+    /// detector's animals are often the wrong species (a cheetah as `dog` 0.54, mountain
+    /// flocks as `sheep` 0.45 on a photo with none).
     pub animal_min_confidence: f32,
 }
 

@@ -256,10 +256,20 @@ impl BuiltinTagger {
         let probs = softmax(logits);
         let mut scores = inner.taxonomy.scores(&probs);
         scores.extend(inner.scenes.scores(&probs));
-        let mut out = labels::select(scores, cfg);
-        if let Some((_, tags)) = &inner.objects {
-            out = people::merge(out, tags.labels(&p.objects, cfg), cfg);
-        }
+        let found = match &inner.objects {
+            Some((_, tags)) => {
+                let classifier = |tag: &str| {
+                    scores
+                        .iter()
+                        .filter(|(name, _)| *name == tag)
+                        .map(|&(_, p)| p)
+                        .fold(0.0, f32::max)
+                };
+                tags.labels(&p.objects, classifier, cfg)
+            }
+            None => Vec::new(),
+        };
+        let out = people::merge(labels::select(scores, cfg), found, cfg);
         people::merge(out, people::labels(&p.faces, cfg), cfg)
     }
 }

@@ -23,6 +23,7 @@ mod fused;
 mod load;
 mod net;
 mod ops;
+mod profile;
 
 use fast_image_resize::{
     images::Image as FirImage, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,

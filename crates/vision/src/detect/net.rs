@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::boxes::BoxHead;
 use super::fused::Block;
-use super::{decode, load, ops};
+use super::{decode, load, ops, profile};
 use crate::gemm::{pointwise, Epilogue, Packed};
 use crate::kernels::{stem_conv, Act, Depthwise, Shape};
 use crate::program::{Program, ProgramOp, Value};
@@ -166,9 +166,8 @@ impl DetectNet {
             .as_ref()
             .filter(|_| n == 1 && peaks_from.is_some());
         let mut head: Value = None;
-        let outs = self
-            .program
-            .run(s0, input, &mut |i, op, vals, spare| match op {
+        let outs = self.program.run(s0, input, &mut |i, op, vals, spare| {
+            profile::timed(i, op, || match op {
                 Op::Folded => Ok(None),
                 Op::Sigmoid { x } if logits && self.heat_sigmoid == Some(i) => self
                     .run(i, &Op::Identity { x: *x }, vals, spare, (h, w))
@@ -186,7 +185,8 @@ impl DetectNet {
                     .run(i, &Op::Identity { x: *x }, vals, spare, (h, w))
                     .map(Some),
                 _ => self.run(i, op, vals, spare, (h, w)).map(Some),
-            })?;
+            })
+        })?;
         let [keypoints, mut wh]: [Vec<f32>; 2] = outs
             .try_into()
             .map_err(|_| anyhow::anyhow!("two outputs"))?;

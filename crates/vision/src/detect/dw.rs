@@ -2,8 +2,7 @@
 //! row per task. Borders are handled by skipping taps, so the input is read in place (no padded
 //! copy of multi-megabyte maps). Per vector of channels the k x k weights are loaded once and the
 //! whole row of output pixels is swept with them: one input load per multiply-add. Channels that
-//! do not fill a vector (18 in one layer) take a scalar loop. Compiled per instruction set
-//! through `pulp`.
+//! do not fill a vector run in a masked one. Compiled per instruction set through `pulp`.
 
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
@@ -101,17 +100,51 @@ fn activate<S: Simd>(
     }
 }
 
+/// `n` channels from `x` as one vector: a plain load when `n` fills it (`TAIL` false), else a
+/// masked one (zeros past `n`), so channel counts that do not fill a vector (24 or 72 on
+/// AVX-512's 16 lanes) still run in vectors, and never read past the row.
 #[inline(always)]
-fn load<S: Simd>(x: &[f32]) -> S::f32s {
-    S::as_simd_f32s(&x[..S::F32_LANES]).0[0]
+fn load<S: Simd, const TAIL: bool>(s: S, x: &[f32], n: usize) -> S::f32s {
+    if TAIL {
+        s.partial_load_f32s(&x[..n])
+    } else {
+        S::as_simd_f32s(&x[..S::F32_LANES]).0[0]
+    }
+}
+
+/// The store matching [`load`].
+#[inline(always)]
+fn store<S: Simd, const TAIL: bool>(s: S, x: &mut [f32], n: usize, v: S::f32s) {
+    if TAIL {
+        s.partial_store_f32s(&mut x[..n], v);
+    } else {
+        S::as_mut_simd_f32s(&mut x[..S::F32_LANES]).0[0] = v;
+    }
 }
 
 impl Row<'_> {
     #[inline(always)]
-    fn sweep<S: Simd, const K: usize, const ST: usize, const Q: usize>(self, s: S) {
+    fn sweep<S: Simd, const K: usize, const ST: usize, const Q: usize>(mut self, s: S) {
         let (c, lanes) = (self.c, S::F32_LANES);
-        let ow = self.orow.len() / c;
         let whole = c / lanes * lanes;
+        for cb in (0..whole).step_by(lanes) {
+            self.channels::<S, K, ST, Q, false>(s, cb, lanes);
+        }
+        if whole < c {
+            self.channels::<S, K, ST, Q, true>(s, whole, c - whole);
+        }
+    }
+
+    /// Channels `cb..cb + n` of the whole output row (`n` < lanes only when `TAIL`).
+    #[inline(always)]
+    fn channels<S: Simd, const K: usize, const ST: usize, const Q: usize, const TAIL: bool>(
+        &mut self,
+        s: S,
+        cb: usize,
+        n: usize,
+    ) {
+        let c = self.c;
+        let ow = self.orow.len() / c;
         let (zero, six, three) = (s.splat_f32s(0.0), s.splat_f32s(6.0), s.splat_f32s(3.0));
         // Output pixels whose taps all fall inside the row: no per-tap checks there.
         let first = self.pl.div_ceil(ST);
@@ -120,49 +153,46 @@ impl Row<'_> {
             .map_or(0, |v| v / ST + 1)
             .min(ow)
             .max(first);
-        for cb in (0..whole).step_by(lanes) {
-            let mut wv = [[zero; K]; K];
-            for (ky, row) in wv.iter_mut().enumerate() {
-                for (kx, v) in row.iter_mut().enumerate() {
-                    *v = load::<S>(&self.dw.weights[(ky * K + kx) * c + cb..]);
-                }
-            }
-            let bias = load::<S>(&self.dw.bias[cb..]);
-            for ox in (0..first).chain(end..ow) {
-                let acc = self.pixel::<S, K, ST, true>(s, &wv, bias, ox, cb);
-                let v = activate(s, self.act, acc, zero, three, six);
-                S::as_mut_simd_f32s(&mut self.orow[ox * c + cb..][..lanes]).0[0] = v;
-            }
-            // Q pixels at a time: Q independent multiply-add chains instead of one, which
-            // would wait on each add's latency.
-            let mut ox = first;
-            while ox + Q <= end {
-                let acc = self.pixels::<S, K, ST, Q>(s, &wv, bias, ox, cb);
-                for (q, a) in acc.into_iter().enumerate() {
-                    let v = activate(s, self.act, a, zero, three, six);
-                    S::as_mut_simd_f32s(&mut self.orow[(ox + q) * c + cb..][..lanes]).0[0] = v;
-                }
-                ox += Q;
-            }
-            for ox in ox..end {
-                let acc = self.pixel::<S, K, ST, false>(s, &wv, bias, ox, cb);
-                let v = activate(s, self.act, acc, zero, three, six);
-                S::as_mut_simd_f32s(&mut self.orow[ox * c + cb..][..lanes]).0[0] = v;
+        let mut wv = [[zero; K]; K];
+        for (ky, row) in wv.iter_mut().enumerate() {
+            for (kx, v) in row.iter_mut().enumerate() {
+                *v = load::<S, TAIL>(s, &self.dw.weights[(ky * K + kx) * c + cb..], n);
             }
         }
-        self.scalar(whole);
+        let bias = load::<S, TAIL>(s, &self.dw.bias[cb..], n);
+        for ox in (0..first).chain(end..ow) {
+            let acc = self.pixel::<S, K, ST, true, TAIL>(s, &wv, bias, ox, (cb, n));
+            let v = activate(s, self.act, acc, zero, three, six);
+            store::<S, TAIL>(s, &mut self.orow[ox * c + cb..], n, v);
+        }
+        // Q pixels at a time: Q independent multiply-add chains instead of one, which
+        // would wait on each add's latency.
+        let mut ox = first;
+        while ox + Q <= end {
+            let acc = self.pixels::<S, K, ST, Q, TAIL>(s, &wv, bias, ox, (cb, n));
+            for (q, a) in acc.into_iter().enumerate() {
+                let v = activate(s, self.act, a, zero, three, six);
+                store::<S, TAIL>(s, &mut self.orow[(ox + q) * c + cb..], n, v);
+            }
+            ox += Q;
+        }
+        for ox in ox..end {
+            let acc = self.pixel::<S, K, ST, false, TAIL>(s, &wv, bias, ox, (cb, n));
+            let v = activate(s, self.act, acc, zero, three, six);
+            store::<S, TAIL>(s, &mut self.orow[ox * c + cb..], n, v);
+        }
     }
 
-    /// `bias + sum of taps` for output pixel `ox`, channels `cb..cb + lanes`; `CHECKED` skips
+    /// `bias + sum of taps` for output pixel `ox`, channels `cb..cb + n`; `CHECKED` skips
     /// taps left or right of the map.
     #[inline(always)]
-    fn pixel<S: Simd, const K: usize, const ST: usize, const CHECKED: bool>(
+    fn pixel<S: Simd, const K: usize, const ST: usize, const CHECKED: bool, const TAIL: bool>(
         &self,
         s: S,
         wv: &[[S::f32s; K]; K],
         bias: S::f32s,
         ox: usize,
-        cb: usize,
+        (cb, n): (usize, usize),
     ) -> S::f32s {
         let mut acc = bias;
         for (row, wk) in self.rows.iter().zip(wv) {
@@ -172,7 +202,7 @@ impl Row<'_> {
                 if CHECKED && ix >= self.w {
                     continue;
                 }
-                acc = s.mul_add_e_f32s(load::<S>(&row[ix * self.c + cb..]), *w, acc);
+                acc = s.mul_add_e_f32s(load::<S, TAIL>(s, &row[ix * self.c + cb..], n), *w, acc);
             }
         }
         acc
@@ -181,13 +211,13 @@ impl Row<'_> {
     /// [`Row::pixel`] for the `R` interior pixels from `ox`, side by side. Each input vector of
     /// a row is loaded once and serves every tap that reads it (up to `K` of them).
     #[inline(always)]
-    fn pixels<S: Simd, const K: usize, const ST: usize, const R: usize>(
+    fn pixels<S: Simd, const K: usize, const ST: usize, const R: usize, const TAIL: bool>(
         &self,
         s: S,
         wv: &[[S::f32s; K]; K],
         bias: S::f32s,
         ox: usize,
-        cb: usize,
+        (cb, n): (usize, usize),
     ) -> [S::f32s; R] {
         let mut acc = [bias; R];
         let span = (R - 1) * ST + K;
@@ -196,7 +226,7 @@ impl Row<'_> {
             let base = &row[(ox * ST - self.pl) * self.c + cb..];
             let mut xs = [bias; 16];
             for (j, x) in xs.iter_mut().take(span).enumerate() {
-                *x = load::<S>(&base[j * self.c..]);
+                *x = load::<S, TAIL>(s, &base[j * self.c..], n);
             }
             for (kx, w) in wk.iter().enumerate() {
                 for (q, a) in acc.iter_mut().enumerate() {
@@ -242,6 +272,7 @@ mod tests {
             (3, 2, 24, 10, 17),
             (5, 1, 18, 7, 8),
             (5, 2, 40, 11, 12),
+            (3, 2, 4, 6, 9),
         ] {
             let s = Shape { n: 2, h, w, c };
             let x: Vec<f32> = (0..s.n * h * w * c)

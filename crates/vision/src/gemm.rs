@@ -43,6 +43,8 @@ pub enum Epilogue<'a> {
     Residual(&'a [f32]),
     /// `(x + bias) + residual`: a projection and the residual add after it, in that order.
     BiasResidual(&'a [f32]),
+    /// `relu((x + bias) + residual)`: BlazeFace's block ending.
+    BiasResidualRelu(&'a [f32]),
 }
 
 impl Packed {
@@ -116,7 +118,7 @@ pub fn pointwise(
     anyhow::ensure!(inp.len().is_multiple_of(k), "matrix shapes do not match");
     let m = inp.len() / k;
     out.resize(m * n, 0.0);
-    if let Epilogue::Residual(r) | Epilogue::BiasResidual(r) = epi {
+    if let Epilogue::Residual(r) | Epilogue::BiasResidual(r) | Epilogue::BiasResidualRelu(r) = epi {
         anyhow::ensure!(r.len() == m * n, "residual shape does not match");
     }
     let rows = (BLOCK_FLOATS / k.max(n)).clamp(16, 2048);
@@ -136,6 +138,9 @@ pub fn pointwise(
             let epi = match epi {
                 Epilogue::Residual(r) => Epilogue::Residual(&r[i * rows * n..][..o.len()]),
                 Epilogue::BiasResidual(r) => Epilogue::BiasResidual(&r[i * rows * n..][..o.len()]),
+                Epilogue::BiasResidualRelu(r) => {
+                    Epilogue::BiasResidualRelu(&r[i * rows * n..][..o.len()])
+                }
                 other => other,
             };
             w.gemm(arch, a, o, epi);
@@ -175,6 +180,12 @@ impl WithSimd for Run<'_> {
         for r0 in (0..m).step_by(chunk) {
             let r1 = (r0 + chunk).min(m);
             for (j, panel) in w.data.chunks_exact(k * w.nr).enumerate() {
+                if n - j * w.nr <= S::F32_LANES {
+                    // A last panel at most one vector wide (n = 16, 24, 80 on AVX-512): one
+                    // vector of columns, twice the rows, instead of multiplying zeros.
+                    t.half(panel, (r0, r1), j);
+                    continue;
+                }
                 let mut r = r0;
                 while r + MR <= r1 {
                     t.run::<MR>(panel, r, j);
@@ -204,6 +215,42 @@ struct Tile<'a, S> {
 }
 
 impl<S: Simd> Tile<'_, S> {
+    /// Rows `r0..r1` of a panel whose real columns fit in its first vector.
+    #[inline(always)]
+    fn half(&mut self, panel: &[f32], (r0, r1): (usize, usize), j: usize) {
+        let mut r = r0;
+        while r + 2 * MR <= r1 {
+            self.run_half::<{ 2 * MR }>(panel, r, j);
+            r += 2 * MR;
+        }
+        while r + 4 <= r1 {
+            self.run_half::<4>(panel, r, j);
+            r += 4;
+        }
+        while r < r1 {
+            self.run_half::<1>(panel, r, j);
+            r += 1;
+        }
+    }
+
+    /// Rows `row..row + R` of panel `j`'s first vector of columns.
+    #[inline(always)]
+    fn run_half<const R: usize>(&mut self, panel: &[f32], row: usize, j: usize) {
+        let (s, k) = (self.s, self.k);
+        let (b, _) = S::as_simd_f32s(panel);
+        let b = &b[..2 * k];
+        let rows: [&[f32]; R] = std::array::from_fn(|i| &self.a[(row + i) * k..][..k]);
+        let zero = s.splat_f32s(0.0);
+        let mut acc = [[zero; 2]; R];
+        for p in 0..k {
+            let b0 = b[2 * p];
+            for i in 0..R {
+                acc[i][0] = s.mul_add_e_f32s(s.splat_f32s(rows[i][p]), b0, acc[i][0]);
+            }
+        }
+        self.finish(&mut acc, row, j);
+    }
+
     /// Rows `row..row + R` of panel `j`.
     #[inline(always)]
     fn run<const R: usize>(&mut self, panel: &[f32], row: usize, j: usize) {
@@ -221,6 +268,14 @@ impl<S: Simd> Tile<'_, S> {
                 acc[i][1] = s.mul_add_e_f32s(av, b1, acc[i][1]);
             }
         }
+        self.finish(&mut acc, row, j);
+    }
+
+    /// The epilogue and the store of rows `row..row + R` of panel `j`.
+    #[inline(always)]
+    fn finish<const R: usize>(&mut self, acc: &mut [[S::f32s; 2]; R], row: usize, j: usize) {
+        let s = self.s;
+        let zero = s.splat_f32s(0.0);
         let (lanes, col) = (S::F32_LANES, j * self.w.nr);
         let width = self.w.nr.min(self.n - col);
         let (lo, hi) = (width.min(lanes), width.saturating_sub(lanes));
@@ -262,6 +317,13 @@ impl<S: Simd> Tile<'_, S> {
                     let r = &res[at..at + width];
                     v[0] = s.add_f32s(s.add_f32s(v[0], bias[0]), s.partial_load_f32s(&r[..lo]));
                     v[1] = s.add_f32s(s.add_f32s(v[1], bias[1]), s.partial_load_f32s(&r[lo..]));
+                }
+                Epilogue::BiasResidualRelu(res) => {
+                    let r = &res[at..at + width];
+                    let sum0 = s.add_f32s(s.add_f32s(v[0], bias[0]), s.partial_load_f32s(&r[..lo]));
+                    let sum1 = s.add_f32s(s.add_f32s(v[1], bias[1]), s.partial_load_f32s(&r[lo..]));
+                    v[0] = s.max_f32s(sum0, zero);
+                    v[1] = s.max_f32s(sum1, zero);
                 }
             }
             let dst = &mut self.out[at..at + width];
@@ -313,6 +375,7 @@ mod tests {
                 Epilogue::BiasHSwish(0.5),
                 Epilogue::Residual(&res),
                 Epilogue::BiasResidual(&res),
+                Epilogue::BiasResidualRelu(&res),
             ] {
                 let mut out = vec![f32::NAN; m * n];
                 packed.gemm(Arch::new(), &a, &mut out, epi);
@@ -328,6 +391,7 @@ mod tests {
                         }
                         Epilogue::Residual(r) => x + r[i],
                         Epilogue::BiasResidual(r) => (x + bias[i % n]) + r[i],
+                        Epilogue::BiasResidualRelu(r) => ((x + bias[i % n]) + r[i]).max(0.0),
                     };
                     assert!(
                         (got - want).abs() < 1e-4,

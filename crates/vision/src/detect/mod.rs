@@ -18,7 +18,7 @@
 mod boxes;
 mod chains;
 mod decode;
-mod dw;
+pub(crate) mod dw;
 mod fused;
 mod load;
 mod net;

@@ -1,5 +1,6 @@
 //! A per-op timing hook for the detector: with `IMGTAG_PROFILE` set in the environment, each op
-//! of each pass prints `op <index> <kind> <h>x<w>x<c> <microseconds>` to stderr. For finding
+//! of each pass prints `op <index> <kind> <h>x<w>x<c> <microseconds> <multiply-adds>` to stderr
+//! (multiply-adds 0 for ops without a product or convolution). For finding
 //! where the detector's time goes (aggregate the medians per index over many passes); off, it
 //! costs one flag read per op.
 
@@ -24,7 +25,8 @@ pub(super) fn timed<T>(
     let out = f();
     if let Ok(Some((s, _))) = &out {
         let us = start.elapsed().as_secs_f64() * 1e6;
-        eprintln!("op {i} {} {}x{}x{} {us:.1}", kind(op), s.h, s.w, s.c);
+        let macs = s.n * s.h * s.w * macs_per_pixel(op);
+        eprintln!("op {i} {} {}x{}x{} {us:.1} {macs}", kind(op), s.h, s.w, s.c);
     }
     out
 }
@@ -48,5 +50,21 @@ fn kind(op: &Op) -> &'static str {
         Op::Mean { .. } => "mean",
         Op::Resize { .. } => "resize",
         Op::Concat { .. } => "concat",
+    }
+}
+
+/// Multiply-adds per output pixel (biases packed as a weight row count as one).
+fn macs_per_pixel(op: &Op) -> usize {
+    match op {
+        Op::Stem { w, .. } | Op::Pointwise { w, .. } => w.k * w.n,
+        Op::Depthwise { dw, .. } => dw.k * dw.k * dw.bias.len(),
+        Op::Block { block, .. } => {
+            let b = &**block;
+            // The expansion runs on the input grid: stride^2 input pixels per output pixel.
+            let expand = b.expand.as_ref().map_or(0, |(e, _)| e.k * e.n);
+            let dw = b.dw.k * b.dw.k * b.dw.bias.len();
+            expand * b.dw.stride * b.dw.stride + dw + b.project.k * b.project.n
+        }
+        _ => 0,
     }
 }

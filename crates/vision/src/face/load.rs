@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::net::Op;
 use crate::gemm::Packed;
+use crate::kernels::{Depthwise, MAX_K};
 
 /// One op as written by the converter; `x`/`y` are value numbers (0 = the input, `i + 1` = op i).
 #[derive(Deserialize, Clone, Copy)]
@@ -90,7 +91,7 @@ pub fn program(weights: &[u8]) -> anyhow::Result<(Vec<Op>, [usize; 4])> {
         if let Some((x, skip, k, stride)) = block_at(&specs, &reads, i) {
             let (dd, dw, _) = conv(i)?;
             let (pd, pw, pb) = conv(i + 1)?;
-            let Op::Depthwise { w: dw, .. } = conv_op(
+            let Op::Depthwise { dw, .. } = conv_op(
                 x,
                 k,
                 stride,
@@ -105,17 +106,13 @@ pub fn program(weights: &[u8]) -> anyhow::Result<(Vec<Op>, [usize; 4])> {
             let [cout, cin, ..] = pd[..] else {
                 bail!("op {}: bad weight shape", i + 1)
             };
-            // `[cin + 1][cout]`: the depthwise output's trailing 1.0 multiplies the bias row.
-            let mut t = transpose_1x1(&pw, cin, cout);
-            t.extend(pb.unwrap_or_else(|| vec![0.0; cout]));
+            let bias = pb.unwrap_or_else(|| vec![0.0; cout]);
             ops.extend([Op::Folded, Op::Folded, Op::Folded]);
             ops.push(Op::Block {
                 x,
                 skip,
-                k,
-                stride,
                 dw,
-                pw: Packed::new(&t, cin + 1, cout, None),
+                pw: Packed::new(&transpose_1x1(&pw, cin, cout), cin, cout, Some(&bias)),
             });
             i += 4;
             continue;
@@ -221,18 +218,21 @@ fn conv_op(
             group == cout && cin == 1,
             "only depthwise grouping is supported"
         );
-        anyhow::ensure!(
-            bias.iter().all(|&b| b == 0.0),
-            "depthwise bias not supported"
-        );
+        anyhow::ensure!(k <= MAX_K, "depthwise kernel {k} too large");
         // [C][1][ky][kx] → [ky][kx][C]
-        let mut t = vec![0.0; w.len()];
+        let mut weights = vec![0.0; w.len()];
         for ch in 0..cout {
             for j in 0..k * k {
-                t[j * cout + ch] = w[ch * k * k + j];
+                weights[j * cout + ch] = w[ch * k * k + j];
             }
         }
-        return Ok(Op::Depthwise { x, k, stride, w: t });
+        let dw = Depthwise {
+            k,
+            stride,
+            weights,
+            bias,
+        };
+        return Ok(Op::Depthwise { x, dw });
     }
     if k == 1 {
         anyhow::ensure!(stride == 1, "strided 1x1 conv not supported");

@@ -1,16 +1,17 @@
 //! BlazeFace (MediaPipe short-range face detector, 128x128) in NHWC, run as the small op program
 //! that `tools/convert_blazeface.py` wrote into the safetensors metadata (see [`super::load`]).
-//! Each BlazeBlock is one op: the depthwise conv writes its output with a trailing 1.0 channel,
-//! one matrix product over weights packed at load ([`crate::gemm`]) adds the 1x1 conv's bias
-//! (through that channel) and the skip value (in its epilogue), then ReLU in place. Buffers are
-//! recycled between ops and kept between calls.
+//! Each BlazeBlock is one op: the SIMD depthwise conv shared with the object detector
+//! ([`crate::detect::dw`]), then one matrix product over weights packed at load
+//! ([`crate::gemm`]) whose epilogue adds the bias and the skip value and applies the ReLU.
+//! Buffers are recycled between ops and kept between calls.
 
 use anyhow::{bail, Context};
 
 use super::load;
-use super::ops::{depthwise, max_pool, pad_channels, relu};
+use super::ops::{max_pool, pad_channels, relu};
+use crate::detect::dw::depthwise;
 use crate::gemm::{pointwise, Epilogue, Packed};
-use crate::kernels::{stem_conv, Shape};
+use crate::kernels::{stem_conv, Act, Depthwise, Shape};
 use crate::program::{Program, ProgramOp, Value};
 
 /// The converted weights and program (see `tools/convert_blazeface.py`), embedded in the binary.
@@ -26,22 +27,18 @@ pub(super) enum Op {
         stride: usize,
         w: Packed,
     },
-    /// `relu(pw(dw(x)) + skip)`: depthwise k x k (`[ky][kx][C]`, no bias), then the 1x1 conv
-    /// `[C + 1][C_out]` whose last row is its bias.
+    /// `relu(pw(dw(x)) + bias + skip)`: depthwise k x k (no bias in this model), then the 1x1
+    /// conv with its bias.
     Block {
         x: usize,
         skip: usize,
-        k: usize,
-        stride: usize,
-        dw: Vec<f32>,
+        dw: Depthwise,
         pw: Packed,
     },
-    /// Depthwise k x k, weights `[ky][kx][C]`, no bias in this model.
+    /// Depthwise k x k.
     Depthwise {
         x: usize,
-        k: usize,
-        stride: usize,
-        w: Vec<f32>,
+        dw: Depthwise,
     },
     /// 1x1 conv plus bias.
     Pointwise {
@@ -142,30 +139,22 @@ impl FaceNet {
                 let (s, data) = get(*x)?;
                 stem_conv(data, *s, (*k, *stride), w, Epilogue::Store, &mut o)
             }
-            Op::Block {
-                x,
-                skip,
-                k,
-                stride,
-                dw,
-                pw,
-            } => {
+            Op::Block { x, skip, dw, pw } => {
                 let (s, data) = get(*x)?;
                 let mut t = spare.pop().unwrap_or_default();
-                let ds = depthwise(data, *s, *k, *stride, dw, true, &mut t);
+                let ds = depthwise(data, *s, dw, Act::None, &mut t);
                 let (ss, res) = get(*skip)?;
                 anyhow::ensure!(
                     (ss.n, ss.h, ss.w, ss.c, ds.c) == (ds.n, ds.h, ds.w, pw.n, pw.k),
                     "op {i}: skip shape {ss:?} does not match the block's output"
                 );
-                pointwise(&t, pw, &mut o, Epilogue::Residual(res))?;
-                relu(&mut o);
+                pointwise(&t, pw, &mut o, Epilogue::BiasResidualRelu(res))?;
                 spare.push(t);
                 Shape { c: pw.n, ..ds }
             }
-            Op::Depthwise { x, k, stride, w } => {
+            Op::Depthwise { x, dw } => {
                 let (s, data) = get(*x)?;
-                depthwise(data, *s, *k, *stride, w, false, &mut o)
+                depthwise(data, *s, dw, Act::None, &mut o)
             }
             Op::Pointwise { x, w, bias } => {
                 let (s, data) = get(*x)?;

@@ -9,7 +9,8 @@
 //!
 //! Pipeline: sniff the format, refuse images over [`BuiltinConfig::max_pixels`] from the header,
 //! decode (big JPEGs at reduced scale in the DCT domain), apply EXIF orientation, centre-crop
-//! 224/256 of the short side, bicubic resize to 224x224, normalise `(p - 127) / 128`, run the
+//! 224/256 of the short side (photos over 2:1 are letterboxed whole instead), bicubic resize to
+//! 224x224, normalise `(p - 127) / 128`, run the
 //! network, softmax, then score each class and each concept (sum of its classes' probabilities)
 //! and keep labels above [`BuiltinConfig::min_confidence`], at most [`BuiltinConfig::top_k`].
 //! Scene tags (`beach`, `mountain`, `underwater`, ...) are summed from ImageNet classes like the

@@ -182,10 +182,19 @@ pub fn min_decode_side() -> u32 {
     INPUT_SIZE + CROP_PADDING
 }
 
+/// Photos whose long side is more than this many times the short side are letterboxed for the
+/// classifier instead of centre-cropped: a centre square would keep under 40 % of them (of a
+/// 4:1 panorama of a racing car, the cockpit alone, which the classifier took for a plane).
+const LETTERBOX_ASPECT: u32 = 2;
+
 /// Centre crop of 224/256 of the short side, bicubic (Catmull-Rom, as PIL's BICUBIC) resize to
-/// 224x224. Returns packed RGB bytes (224*224*3).
+/// 224x224; panoramas and other strips ([`LETTERBOX_ASPECT`]) whole, see [`letterbox`]. Returns
+/// packed RGB bytes (224*224*3).
 pub fn crop_resize(img: &RgbImage, resizer: &mut Resizer) -> Result<Vec<u8>, VisionError> {
     let (w, h) = img.dimensions();
+    if u64::from(w.max(h)) > u64::from(LETTERBOX_ASPECT) * u64::from(w.min(h)) {
+        return letterbox(img, resizer);
+    }
     let crop = f64::from(w.min(h)) * f64::from(INPUT_SIZE) / f64::from(INPUT_SIZE + CROP_PADDING);
     let (left, top) = ((f64::from(w) - crop) / 2.0, (f64::from(h) - crop) / 2.0);
     let options = ResizeOptions::new()
@@ -196,6 +205,28 @@ pub fn crop_resize(img: &RgbImage, resizer: &mut Resizer) -> Result<Vec<u8>, Vis
         .resize(img, &mut dst, &options)
         .map_err(|e| VisionError::Corrupt(format!("resize failed: {e}")))?;
     Ok(dst.into_vec())
+}
+
+/// The whole photo resized (bicubic) to 224 on its long side, centred on a 224x224 square of
+/// mid grey, which [`normalise`] maps to 0: the bars add no signal.
+fn letterbox(img: &RgbImage, resizer: &mut Resizer) -> Result<Vec<u8>, VisionError> {
+    let (w, h) = img.dimensions();
+    let long = f64::from(w.max(h));
+    let side = |v: u32| ((f64::from(v) * f64::from(INPUT_SIZE) / long).round() as u32).max(1);
+    let (dw, dh) = (side(w), side(h));
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom));
+    let mut part = FirImage::new(dw, dh, fast_image_resize::PixelType::U8x3);
+    resizer
+        .resize(img, &mut part, &options)
+        .map_err(|e| VisionError::Corrupt(format!("resize failed: {e}")))?;
+    let n = INPUT_SIZE as usize;
+    let (dw, dh) = (dw as usize, dh as usize);
+    let (dx, dy) = ((n - dw) / 2, (n - dh) / 2);
+    let mut out = vec![127u8; n * n * 3];
+    for (r, row) in part.buffer().chunks_exact(dw * 3).enumerate() {
+        out[((dy + r) * n + dx) * 3..][..dw * 3].copy_from_slice(row);
+    }
+    Ok(out)
 }
 
 /// RGB bytes → network input (NHWC, one image), `(p - 127) / 128` as EfficientNet-Lite expects.
@@ -219,4 +250,49 @@ pub fn classify_input(img: &RgbImage, resizer: &mut Resizer) -> Result<Vec<f32>,
     let mut out = Vec::with_capacity(rgb.len());
     normalise(&rgb, &mut out);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A photo in three vertical bands (red, green, blue) of `w` x `h`.
+    fn bands(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, _| {
+            let mut p = [0u8; 3];
+            p[(x * 3 / w) as usize] = 255;
+            image::Rgb(p)
+        })
+    }
+
+    fn pixel(rgb: &[u8], x: usize, y: usize) -> [u8; 3] {
+        let at = (y * INPUT_SIZE as usize + x) * 3;
+        [rgb[at], rgb[at + 1], rgb[at + 2]]
+    }
+
+    #[test]
+    fn a_panorama_is_classified_whole_and_a_wide_photo_centre_cropped() {
+        let mut resizer = Resizer::new();
+        // 4:1: all three bands side by side, grey bars above and below.
+        let pano = crop_resize(&bands(800, 200), &mut resizer).unwrap();
+        assert_eq!(pixel(&pano, 112, 5), [127; 3], "bar above");
+        assert_eq!(pixel(&pano, 112, 218), [127; 3], "bar below");
+        assert_eq!(pixel(&pano, 10, 112), [255, 0, 0]);
+        assert_eq!(pixel(&pano, 112, 112), [0, 255, 0]);
+        assert_eq!(pixel(&pano, 213, 112), [0, 0, 255]);
+        // 16:9 (under 2:1): the centre square only (its outer fifths, blue, left out), no bars.
+        let wide = RgbImage::from_fn(640, 360, |x, _| match x {
+            128..512 => image::Rgb([0, 255, 0]),
+            _ => image::Rgb([0, 0, 255]),
+        });
+        let wide = crop_resize(&wide, &mut resizer).unwrap();
+        for (x, y) in [(0, 0), (112, 112), (223, 223)] {
+            assert_eq!(pixel(&wide, x, y), [0, 255, 0], "at {x},{y}");
+        }
+        // Tall strips are letterboxed the same way, bars left and right.
+        let tall = image::imageops::rotate90(&bands(800, 200));
+        let tall = crop_resize(&tall, &mut resizer).unwrap();
+        assert_eq!(pixel(&tall, 5, 112), [127; 3]);
+        assert_eq!(pixel(&tall, 112, 112), [0, 255, 0]);
+    }
 }

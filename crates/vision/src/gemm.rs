@@ -188,15 +188,15 @@ impl WithSimd for Run<'_> {
                 }
                 let mut r = r0;
                 while r + MR <= r1 {
-                    t.run::<MR>(panel, r, j);
+                    t.run::<MR, 2>(panel, r, j);
                     r += MR;
                 }
                 match r1 - r {
-                    1 => t.run::<1>(panel, r, j),
-                    2 => t.run::<2>(panel, r, j),
-                    3 => t.run::<3>(panel, r, j),
-                    4 => t.run::<4>(panel, r, j),
-                    5 => t.run::<5>(panel, r, j),
+                    1 => t.run::<1, 2>(panel, r, j),
+                    2 => t.run::<2, 2>(panel, r, j),
+                    3 => t.run::<3, 2>(panel, r, j),
+                    4 => t.run::<4, 2>(panel, r, j),
+                    5 => t.run::<5, 2>(panel, r, j),
                     _ => {}
                 }
             }
@@ -220,22 +220,22 @@ impl<S: Simd> Tile<'_, S> {
     fn half(&mut self, panel: &[f32], (r0, r1): (usize, usize), j: usize) {
         let mut r = r0;
         while r + 2 * MR <= r1 {
-            self.run_half::<{ 2 * MR }>(panel, r, j);
+            self.run::<{ 2 * MR }, 1>(panel, r, j);
             r += 2 * MR;
         }
         while r + 4 <= r1 {
-            self.run_half::<4>(panel, r, j);
+            self.run::<4, 1>(panel, r, j);
             r += 4;
         }
         while r < r1 {
-            self.run_half::<1>(panel, r, j);
+            self.run::<1, 1>(panel, r, j);
             r += 1;
         }
     }
 
-    /// Rows `row..row + R` of panel `j`'s first vector of columns.
+    /// Rows `row..row + R` of panel `j`, its first `V` vectors of columns (1 or 2).
     #[inline(always)]
-    fn run_half<const R: usize>(&mut self, panel: &[f32], row: usize, j: usize) {
+    fn run<const R: usize, const V: usize>(&mut self, panel: &[f32], row: usize, j: usize) {
         let (s, k) = (self.s, self.k);
         let (b, _) = S::as_simd_f32s(panel);
         let b = &b[..2 * k];
@@ -243,29 +243,11 @@ impl<S: Simd> Tile<'_, S> {
         let zero = s.splat_f32s(0.0);
         let mut acc = [[zero; 2]; R];
         for p in 0..k {
-            let b0 = b[2 * p];
-            for i in 0..R {
-                acc[i][0] = s.mul_add_e_f32s(s.splat_f32s(rows[i][p]), b0, acc[i][0]);
-            }
-        }
-        self.finish(&mut acc, row, j);
-    }
-
-    /// Rows `row..row + R` of panel `j`.
-    #[inline(always)]
-    fn run<const R: usize>(&mut self, panel: &[f32], row: usize, j: usize) {
-        let (s, k) = (self.s, self.k);
-        let (b, _) = S::as_simd_f32s(panel);
-        let b = &b[..2 * k];
-        let rows: [&[f32]; R] = std::array::from_fn(|i| &self.a[(row + i) * k..][..k]);
-        let zero = s.splat_f32s(0.0);
-        let mut acc = [[zero; 2]; R];
-        for p in 0..k {
-            let (b0, b1) = (b[2 * p], b[2 * p + 1]);
             for i in 0..R {
                 let av = s.splat_f32s(rows[i][p]);
-                acc[i][0] = s.mul_add_e_f32s(av, b0, acc[i][0]);
-                acc[i][1] = s.mul_add_e_f32s(av, b1, acc[i][1]);
+                for v in 0..V {
+                    acc[i][v] = s.mul_add_e_f32s(av, b[2 * p + v], acc[i][v]);
+                }
             }
         }
         self.finish(&mut acc, row, j);

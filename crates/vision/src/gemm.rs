@@ -41,10 +41,12 @@ pub enum Epilogue<'a> {
     BiasHSwish(f32),
     /// `x + residual`, `residual` laid out like the output.
     Residual(&'a [f32]),
-    /// `(x + bias) + residual`: a projection and the residual add after it, in that order.
-    BiasResidual(&'a [f32]),
-    /// `relu((x + bias) + residual)`: BlazeFace's block ending.
-    BiasResidualRelu(&'a [f32]),
+    /// `(x + bias) + res`: a projection and the residual add after it, in that order; then
+    /// ReLU if `relu` (BlazeFace's block ending).
+    BiasResidual {
+        res: &'a [f32],
+        relu: bool,
+    },
 }
 
 impl Packed {
@@ -118,7 +120,7 @@ pub fn pointwise(
     anyhow::ensure!(inp.len().is_multiple_of(k), "matrix shapes do not match");
     let m = inp.len() / k;
     out.resize(m * n, 0.0);
-    if let Epilogue::Residual(r) | Epilogue::BiasResidual(r) | Epilogue::BiasResidualRelu(r) = epi {
+    if let Epilogue::Residual(r) | Epilogue::BiasResidual { res: r, .. } = epi {
         anyhow::ensure!(r.len() == m * n, "residual shape does not match");
     }
     let rows = (BLOCK_FLOATS / k.max(n)).clamp(16, 2048);
@@ -137,10 +139,10 @@ pub fn pointwise(
         .for_each(|(i, (o, a))| {
             let epi = match epi {
                 Epilogue::Residual(r) => Epilogue::Residual(&r[i * rows * n..][..o.len()]),
-                Epilogue::BiasResidual(r) => Epilogue::BiasResidual(&r[i * rows * n..][..o.len()]),
-                Epilogue::BiasResidualRelu(r) => {
-                    Epilogue::BiasResidualRelu(&r[i * rows * n..][..o.len()])
-                }
+                Epilogue::BiasResidual { res, relu } => Epilogue::BiasResidual {
+                    res: &res[i * rows * n..][..o.len()],
+                    relu,
+                },
                 other => other,
             };
             w.gemm(arch, a, o, epi);
@@ -295,17 +297,13 @@ impl<S: Simd> Tile<'_, S> {
                     v[0] = s.add_f32s(v[0], s.partial_load_f32s(&r[..lo]));
                     v[1] = s.add_f32s(v[1], s.partial_load_f32s(&r[lo..]));
                 }
-                Epilogue::BiasResidual(res) => {
+                Epilogue::BiasResidual { res, relu } => {
                     let r = &res[at..at + width];
                     v[0] = s.add_f32s(s.add_f32s(v[0], bias[0]), s.partial_load_f32s(&r[..lo]));
                     v[1] = s.add_f32s(s.add_f32s(v[1], bias[1]), s.partial_load_f32s(&r[lo..]));
-                }
-                Epilogue::BiasResidualRelu(res) => {
-                    let r = &res[at..at + width];
-                    let sum0 = s.add_f32s(s.add_f32s(v[0], bias[0]), s.partial_load_f32s(&r[..lo]));
-                    let sum1 = s.add_f32s(s.add_f32s(v[1], bias[1]), s.partial_load_f32s(&r[lo..]));
-                    v[0] = s.max_f32s(sum0, zero);
-                    v[1] = s.max_f32s(sum1, zero);
+                    if relu {
+                        v.iter_mut().for_each(|x| *x = s.max_f32s(*x, zero));
+                    }
                 }
             }
             let dst = &mut self.out[at..at + width];
@@ -356,8 +354,14 @@ mod tests {
                 Epilogue::BiasRelu,
                 Epilogue::BiasHSwish(0.5),
                 Epilogue::Residual(&res),
-                Epilogue::BiasResidual(&res),
-                Epilogue::BiasResidualRelu(&res),
+                Epilogue::BiasResidual {
+                    res: &res,
+                    relu: false,
+                },
+                Epilogue::BiasResidual {
+                    res: &res,
+                    relu: true,
+                },
             ] {
                 let mut out = vec![f32::NAN; m * n];
                 packed.gemm(Arch::new(), &a, &mut out, epi);
@@ -372,8 +376,10 @@ mod tests {
                             (y * c) * (y + 3.0).clamp(0.0, 6.0)
                         }
                         Epilogue::Residual(r) => x + r[i],
-                        Epilogue::BiasResidual(r) => (x + bias[i % n]) + r[i],
-                        Epilogue::BiasResidualRelu(r) => ((x + bias[i % n]) + r[i]).max(0.0),
+                        Epilogue::BiasResidual { res, relu: false } => (x + bias[i % n]) + res[i],
+                        Epilogue::BiasResidual { res, relu: true } => {
+                            ((x + bias[i % n]) + res[i]).max(0.0)
+                        }
                     };
                     assert!(
                         (got - want).abs() < 1e-4,

@@ -161,7 +161,10 @@ impl Block {
             let dst = &mut o[g0 * ow * cout..][..m * cout];
             // A residual block keeps the map's shape, so its input rows line up with the output's.
             let epi = match self.residual {
-                true => Epilogue::BiasResidual(&image[(oy0 + g0) * ow * cout..][..m * cout]),
+                true => Epilogue::BiasResidual {
+                    res: &image[(oy0 + g0) * ow * cout..][..m * cout],
+                    relu: false,
+                },
                 false => Epilogue::Bias,
             };
             self.project.gemm(arch, &dws[..m * ce], dst, epi);

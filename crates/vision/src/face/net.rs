@@ -148,7 +148,7 @@ impl FaceNet {
                     (ss.n, ss.h, ss.w, ss.c, ds.c) == (ds.n, ds.h, ds.w, pw.n, pw.k),
                     "op {i}: skip shape {ss:?} does not match the block's output"
                 );
-                pointwise(&t, pw, &mut o, Epilogue::BiasResidualRelu(res))?;
+                pointwise(&t, pw, &mut o, Epilogue::BiasResidual { res, relu: true })?;
                 spare.push(t);
                 Shape { c: pw.n, ..ds }
             }

@@ -84,7 +84,9 @@ impl ObjectDetector {
             (frame.h, frame.w),
             Some(MIN_SCORE),
         )?;
-        Ok(Self::detections(&raw, 0)
+        let found = Self::detections(&raw, 0);
+        self.net.recycle(raw);
+        Ok(found
             .into_iter()
             .map(|o| Object {
                 bbox: frame.to_photo(o.bbox),
@@ -175,5 +177,32 @@ impl Frame {
             w: x1 - x0,
             h: y1 - y0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Buffers go back to the pool after each photo: the pool stops growing, and a reused buffer
+    /// leaves nothing of the last photo in the next one's detections.
+    #[test]
+    fn passes_reuse_buffers_without_leftovers() {
+        let det = ObjectDetector::with_side(TAGGING_SIDE).unwrap();
+        let load = |f: &str| {
+            let path = format!("{}/../../fixtures/images/{f}", env!("CARGO_MANIFEST_DIR"));
+            image::open(path).unwrap().to_rgb8()
+        };
+        let (table, astronaut) = (load("table.jpg"), load("astronaut.png"));
+        let mut r = Resizer::new();
+        let first = det.detect(&table, &mut r).unwrap();
+        assert!(!first.is_empty());
+        det.detect(&astronaut, &mut r).unwrap();
+        let pooled = det.net.pooled();
+        for _ in 0..3 {
+            det.detect(&astronaut, &mut r).unwrap();
+            assert_eq!(det.detect(&table, &mut r).unwrap(), first);
+        }
+        assert_eq!(det.net.pooled(), pooled);
     }
 }

@@ -179,7 +179,8 @@ impl DetectNet {
                         false => vals[x].clone(),
                     };
                     let s = head.as_ref().context("value already freed")?.0;
-                    Ok(Some((Shape { c: 4, ..s }, Vec::new())))
+                    // A pool buffer, filled at the peaks below.
+                    Ok(Some((Shape { c: 4, ..s }, spare.pop().unwrap_or_default())))
                 }
                 Op::MulC { x, .. } if lazy.is_some_and(|b| b.tail.contains(&i)) => self
                     .run(i, &Op::Identity { x: *x }, vals, spare, (h, w))
@@ -196,7 +197,8 @@ impl DetectNet {
         if let (Some(b), Some((s, x)), Some(score)) = (lazy, &head, peaks_from) {
             let floor = decode::heat_floor(score, logits);
             let best = decode::top(&keypoints, grid, floor);
-            wh = vec![0.0; cells * 4];
+            wh.clear();
+            wh.resize(cells * 4, 0.0);
             // Several classes can peak in one cell: its extents once.
             let mut at_cells: Vec<usize> = best.iter().map(|&(_, at)| at / CLASSES).collect();
             at_cells.sort_unstable();
@@ -206,6 +208,9 @@ impl DetectNet {
                 wh[cell * 4..][..4].copy_from_slice(&e);
             }
             top = Some((floor, best));
+        }
+        if let Some((_, x)) = head {
+            self.program.recycle([x]);
         }
         let raw = RawOutput {
             keypoints,
@@ -221,6 +226,16 @@ impl DetectNet {
         Ok(raw)
     }
 
+    /// Takes back the buffers of a result the caller is done with (see [`Program::recycle`]).
+    pub fn recycle(&self, raw: RawOutput) {
+        self.program.recycle([raw.keypoints, raw.wh]);
+    }
+
+    #[cfg(test)]
+    pub fn pooled(&self) -> usize {
+        self.program.pooled()
+    }
+
     fn run(
         &self,
         i: usize,
@@ -231,13 +246,17 @@ impl DetectNet {
     ) -> anyhow::Result<(Shape, Vec<f32>)> {
         match *op {
             Op::HSwish { x, c } => {
-                return self.unary(i, x, vals, move |v| (v * c) * (v + 3.0).clamp(0.0, 6.0))
+                return self.unary(i, x, vals, spare, move |v| {
+                    (v * c) * (v + 3.0).clamp(0.0, 6.0)
+                })
             }
-            Op::MulC { x, c } => return self.unary(i, x, vals, move |v| v * c),
-            Op::AddC { x, c } => return self.unary(i, x, vals, move |v| v + c),
-            Op::Relu { x } => return self.unary(i, x, vals, |v| v.max(0.0)),
-            Op::Relu6 { x } => return self.unary(i, x, vals, |v| v.clamp(0.0, 6.0)),
-            Op::Sigmoid { x } => return self.unary(i, x, vals, |v| 1.0 / (1.0 + (-v).exp())),
+            Op::MulC { x, c } => return self.unary(i, x, vals, spare, move |v| v * c),
+            Op::AddC { x, c } => return self.unary(i, x, vals, spare, move |v| v + c),
+            Op::Relu { x } => return self.unary(i, x, vals, spare, |v| v.max(0.0)),
+            Op::Relu6 { x } => return self.unary(i, x, vals, spare, |v| v.clamp(0.0, 6.0)),
+            Op::Sigmoid { x } => {
+                return self.unary(i, x, vals, spare, |v| 1.0 / (1.0 + (-v).exp()))
+            }
             Op::Mul { x, y } => {
                 if let Some(r) = self.in_place(i, (x, y), vals, ops::scale) {
                     return r;
@@ -248,13 +267,10 @@ impl DetectNet {
                     return r;
                 }
             }
-            Op::Identity { x } => {
-                return match self.program.last_reader(x, i) {
-                    true => vals[x].take(),
-                    false => vals[x].clone(),
-                }
-                .context("value already freed")
+            Op::Identity { x } if self.program.last_reader(x, i) => {
+                return vals[x].take().context("value already freed")
             }
+            Op::Identity { x } => return self.unary(i, x, vals, spare, |v| v),
             _ => {}
         }
         let get = |v: usize| vals[v].as_ref().context("value already freed");
@@ -349,22 +365,29 @@ impl DetectNet {
         Some(r)
     }
 
-    /// Element-wise `f` of value `x`, in place when op `i` is its only reader; in parallel.
+    /// Element-wise `f` of value `x`, in place when op `i` is its last reader, else into a pool
+    /// buffer; in parallel.
     fn unary<F: Fn(f32) -> f32 + Sync>(
         &self,
         i: usize,
         x: usize,
         vals: &mut [Value],
+        spare: &mut Vec<Vec<f32>>,
         f: F,
     ) -> anyhow::Result<(Shape, Vec<f32>)> {
-        let (s, mut d) = if self.program.last_reader(x, i) {
-            vals[x].take().context("value already freed")?
-        } else {
-            vals[x].clone().context("value already freed")?
-        };
-        d.par_chunks_mut(1 << 14)
+        if self.program.last_reader(x, i) {
+            let (s, mut d) = vals[x].take().context("value already freed")?;
+            d.par_chunks_mut(1 << 14)
+                .for_each(|c| c.iter_mut().for_each(|v| *v = f(*v)));
+            return Ok((s, d));
+        }
+        let (s, d) = vals[x].as_ref().context("value already freed")?;
+        let mut o = spare.pop().unwrap_or_default();
+        o.clear();
+        o.extend_from_slice(d);
+        o.par_chunks_mut(1 << 14)
             .for_each(|c| c.iter_mut().for_each(|v| *v = f(*v)));
-        Ok((s, d))
+        Ok((*s, o))
     }
 }
 

@@ -57,20 +57,26 @@ impl<O: ProgramOp> Program<O> {
         self.last_use[v] == i
     }
 
-    /// Runs every op through `step` on `input` (of shape `s0`); the outputs' data, in order.
+    /// An empty buffer from the pool, for a pass's input (see [`Program::run`]).
+    pub(crate) fn buffer(&self) -> Vec<f32> {
+        let mut sets = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        let mut b = sets.last_mut().and_then(Vec::pop).unwrap_or_default();
+        b.clear();
+        b
+    }
+
+    /// Runs every op through `step` on `input` (of shape `s0`; best a [`Program::buffer`], as
+    /// it joins the pool once read); the outputs' data, in order.
     pub(crate) fn run(
         &self,
         s0: Shape,
-        input: &[f32],
+        input: Vec<f32>,
         step: &mut Step<'_, O>,
     ) -> anyhow::Result<Vec<Vec<f32>>> {
         let lock = || self.spare.lock().unwrap_or_else(|e| e.into_inner());
         let mut spare = lock().pop().unwrap_or_default();
-        let mut first = spare.pop().unwrap_or_default();
-        first.clear();
-        first.extend_from_slice(input);
         let mut vals: Vec<Value> = Vec::with_capacity(self.ops.len() + 1);
-        vals.push(Some((s0, first)));
+        vals.push(Some((s0, input)));
         for (i, op) in self.ops.iter().enumerate() {
             let out = step(i, op, &mut vals, &mut spare)?;
             vals.push(out);

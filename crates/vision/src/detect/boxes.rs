@@ -96,13 +96,16 @@ mod tests {
         );
         let img = image::open(path).unwrap().to_rgb8();
         let frame = Frame::new(img.width(), img.height(), 320);
-        let input = frame
-            .render(&img, &mut fast_image_resize::Resizer::new())
+        let mut input = Vec::new();
+        frame
+            .render(&img, &mut fast_image_resize::Resizer::new(), &mut input)
             .unwrap();
         let net = DetectNet::load().unwrap();
-        let whole = net.forward(&input, (frame.h, frame.w), None).unwrap();
+        let whole = net
+            .forward(input.clone(), (frame.h, frame.w), None)
+            .unwrap();
         let lazy = net
-            .forward(&input, (frame.h, frame.w), Some(MIN_SCORE))
+            .forward(input, (frame.h, frame.w), Some(MIN_SCORE))
             .unwrap();
         let (_, top) = lazy.top.as_ref().expect("extents at the peaks only");
         assert!(top.len() >= 3, "{top:?}");

@@ -79,11 +79,11 @@ impl ObjectDetector {
     /// Objects in an upright RGB photo, best first.
     pub fn detect(&self, img: &RgbImage, resizer: &mut Resizer) -> anyhow::Result<Vec<Object>> {
         let frame = Frame::new(img.width(), img.height(), self.side);
-        let raw = self.net.forward(
-            &frame.render(img, resizer)?,
-            (frame.h, frame.w),
-            Some(MIN_SCORE),
-        )?;
+        let mut input = self.net.input_buffer();
+        frame.render(img, resizer, &mut input)?;
+        let raw = self
+            .net
+            .forward(input, (frame.h, frame.w), Some(MIN_SCORE))?;
         let found = Self::detections(&raw, 0);
         self.net.recycle(raw);
         Ok(found
@@ -99,7 +99,9 @@ impl ObjectDetector {
     /// Raw outputs for prepared inputs (`n` x side x side x 3, values 0..255); for reference
     /// checks.
     pub fn raw(&self, input: &[f32]) -> anyhow::Result<RawOutput> {
-        self.net.forward(input, (self.side, self.side), None)
+        let mut buf = self.net.input_buffer();
+        buf.extend_from_slice(input);
+        self.net.forward(buf, (self.side, self.side), None)
     }
 
     /// Decoded, suppressed detections of image `i` of a raw batch, in input fractions (unclipped).
@@ -151,19 +153,28 @@ impl Frame {
         }
     }
 
-    /// The photo in the frame, raw values 0..255 (`h x w x 3`).
-    fn render(&self, img: &RgbImage, resizer: &mut Resizer) -> anyhow::Result<Vec<f32>> {
+    /// The photo in the frame, raw values 0..255 (`h x w x 3`), into `canvas` (emptied first):
+    /// written once, row by row, bars included.
+    fn render(
+        &self,
+        img: &RgbImage,
+        resizer: &mut Resizer,
+        canvas: &mut Vec<f32>,
+    ) -> anyhow::Result<()> {
         let mut part = FirImage::new(self.dw as u32, self.dh as u32, PixelType::U8x3);
         let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
         resizer.resize(img, &mut part, &options)?;
-        let mut canvas = vec![0.0f32; self.w * self.h * 3];
-        for (r, row) in part.buffer().chunks_exact(self.dw * 3).enumerate() {
-            let dst = &mut canvas[((self.dy + r) * self.w + self.dx) * 3..][..self.dw * 3];
-            for (d, &p) in dst.iter_mut().zip(row) {
-                *d = f32::from(p);
-            }
+        let row_len = self.w * 3;
+        canvas.clear();
+        canvas.reserve(self.h * row_len);
+        canvas.resize(self.dy * row_len + self.dx * 3, 0.0);
+        for row in part.buffer().chunks_exact(self.dw * 3) {
+            canvas.extend(row.iter().map(|&p| f32::from(p)));
+            // The right bar of this row and the left bar of the next.
+            canvas.resize(canvas.len() + (self.w - self.dw) * 3, 0.0);
         }
-        Ok(canvas)
+        canvas.resize(self.h * row_len, 0.0);
+        Ok(())
     }
 
     /// A box in frame fractions as fractions of the photo, clipped to it.

@@ -143,10 +143,10 @@ impl DetectNet {
     /// the letterbox bars a square would need), raw pixel values 0..255, laid end to end. With
     /// `peaks_from` (a score), the tagger's way: the heatmap's final sigmoid is left out, and for
     /// a single image the box extents are computed only at the peaks scoring at least that
-    /// (see [`RawOutput::top`]).
+    /// (see [`RawOutput::top`]). `input` best comes from [`DetectNet::input_buffer`].
     pub fn forward(
         &self,
-        input: &[f32],
+        input: Vec<f32>,
         (h, w): (usize, usize),
         peaks_from: Option<f32>,
     ) -> anyhow::Result<RawOutput> {
@@ -224,6 +224,11 @@ impl DetectNet {
             "unexpected output sizes"
         );
         Ok(raw)
+    }
+
+    /// An empty buffer from the pool for [`DetectNet::forward`]'s input.
+    pub fn input_buffer(&self) -> Vec<f32> {
+        self.program.buffer()
     }
 
     /// Takes back the buffers of a result the caller is done with (see [`Program::recycle`]).

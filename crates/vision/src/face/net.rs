@@ -100,7 +100,9 @@ impl FaceNet {
             w: SIDE,
             c: 3,
         };
-        let outs = self.program.run(s0, input, &mut |i, op, vals, spare| {
+        let mut first = self.program.buffer();
+        first.extend_from_slice(input);
+        let outs = self.program.run(s0, first, &mut |i, op, vals, spare| {
             self.run(i, op, vals, spare)
         })?;
         let [scores16, scores8, boxes16, boxes8]: [Vec<f32>; 4] = outs

@@ -235,36 +235,77 @@ fn fuse_activations(ops: &mut [Op], outputs: &[usize]) {
     }
 }
 
-/// Replaces each `a = x * c; b = x + 3; r = relu6(b); y = a * r` (ops i..i+4, the intermediates
-/// read by nothing else) with [`Op::HSwish`] at i + 3 and [`Op::Folded`] before it.
+/// Replaces each `a = x * c; b = x + 3; r = relu6(b); y = a * r` (the intermediates read by
+/// nothing else) with [`Op::HSwish`] in the final product's place and [`Op::Folded`] in the
+/// others'. The four ops need not be adjacent: where the graph interleaves another branch's op
+/// (expanded_conv_12's expansion beside the FPN's c4 branch), the split chain cost a copy of
+/// `x` and three more passes over it.
 fn fuse_hswish(ops: &mut [Op], outputs: &[usize]) {
     let reads = read_counts(ops, outputs);
-    for i in 0..ops.len().saturating_sub(3) {
-        let (a, b, r) = (i + 1, i + 2, i + 3);
-        let hit = match ops[i..i + 4] {
-            [Op::MulC { x, c }, Op::AddC { x: x2, c: three }, Op::Relu6 { x: rb }, Op::Mul { x: m1, y: m2 }]
-                if x == x2
-                    && three == 3.0
-                    && rb == b
-                    && ((m1, m2) == (a, r) || (m1, m2) == (r, a))
-                    && [a, b, r].iter().all(|&v| reads[v] == 1) =>
-            {
-                Some((x, c))
-            }
-            _ => None,
+    // Value v is op v - 1's output.
+    fn op(ops: &[Op], v: usize) -> Option<(usize, &Op)> {
+        v.checked_sub(1).map(|i| (i, &ops[i]))
+    }
+    for i in 0..ops.len() {
+        let Op::Mul { x: m1, y: m2 } = ops[i] else {
+            continue;
         };
-        if let Some((x, c)) = hit {
-            ops[i] = Op::Folded;
-            ops[i + 1] = Op::Folded;
-            ops[i + 2] = Op::Folded;
-            ops[i + 3] = Op::HSwish { x, c };
+        let chain = [(m1, m2), (m2, m1)].into_iter().find_map(|(a, r)| {
+            let (ia, &Op::MulC { x, c }) = op(ops, a)? else {
+                return None;
+            };
+            let (ir, &Op::Relu6 { x: b }) = op(ops, r)? else {
+                return None;
+            };
+            let (ib, &Op::AddC { x: x2, c: three }) = op(ops, b)? else {
+                return None;
+            };
+            (x == x2 && three == 3.0 && [a, b, r].iter().all(|&v| reads[v] == 1)).then_some((
+                [ia, ib, ir],
+                x,
+                c,
+            ))
+        });
+        if let Some((folded, x, c)) = chain {
+            for f in folded {
+                ops[f] = Op::Folded;
+            }
+            ops[i] = Op::HSwish { x, c };
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::f16_to_f32;
+    use super::*;
+
+    /// The hard-swish chain is found with another branch's op inside it, and not where an
+    /// intermediate has a second reader.
+    #[test]
+    fn hswish_chains_fuse_across_interleaved_ops() {
+        let chain = |other_reads_b: bool| {
+            let mut ops = vec![
+                Op::MulC { x: 0, c: 0.5 }, // value 1
+                Op::AddC { x: 0, c: 3.0 }, // value 2
+                Op::Relu { x: 0 },         // value 3: another branch
+                Op::Relu6 { x: 2 },        // value 4
+                Op::Mul { x: 1, y: 4 },    // value 5
+                Op::Add { x: 5, y: 3 },    // value 6
+            ];
+            if other_reads_b {
+                ops[5] = Op::Add { x: 5, y: 2 };
+            }
+            fuse_hswish(&mut ops, &[6]);
+            ops
+        };
+        let fused = chain(false);
+        assert!(matches!(fused[4], Op::HSwish { x: 0, c } if c == 0.5));
+        assert!([0, 1, 3].iter().all(|&i| matches!(fused[i], Op::Folded)));
+        assert!(matches!(fused[2], Op::Relu { x: 0 }));
+        let kept = chain(true);
+        assert!(matches!(kept[4], Op::Mul { .. }));
+        assert!(matches!(kept[1], Op::AddC { .. }));
+    }
 
     #[test]
     fn half_floats_convert_exactly() {

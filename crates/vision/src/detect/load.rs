@@ -185,7 +185,50 @@ pub fn program(weights: &[u8]) -> anyhow::Result<(Vec<Op>, [usize; 2])> {
     fuse_hswish(&mut ops, &outputs);
     fuse_activations(&mut ops, &outputs);
     super::chains::fuse_blocks(&mut ops, &outputs);
+    fuse_resize_concat(&mut ops, &outputs);
     Ok((ops, outputs))
+}
+
+/// Folds each [`Op::Resize`] whose only reader is a concatenation (as its second operand) into
+/// an [`Op::ConcatResized`]: the upsampled map is never written on its own.
+fn fuse_resize_concat(ops: &mut [Op], outputs: &[usize]) {
+    let reads = read_counts(ops, outputs);
+    for i in 0..ops.len() {
+        let Op::Concat { x, y, act } = ops[i] else {
+            continue;
+        };
+        // Value v is op v - 1's output.
+        let Some(r) = y.checked_sub(1).filter(|_| reads[y] == 1) else {
+            continue;
+        };
+        if let Op::Resize { x: small, h, w } = ops[r] {
+            ops[r] = Op::Folded;
+            ops[i] = Op::ConcatResized {
+                x,
+                y: small,
+                h,
+                w,
+                act,
+            };
+        }
+    }
+}
+
+/// The first [`Op::Mean`] that reads an [`Op::ConcatResized`]'s output (directly or through
+/// `Identity` ops): `(concatenation, mean)` op indices.
+pub(super) fn concat_mean(ops: &[Op]) -> Option<(usize, usize)> {
+    ops.iter().enumerate().find_map(|(m, op)| {
+        let Op::Mean { x } = *op else { return None };
+        let mut v = x;
+        loop {
+            let i = v.checked_sub(1)?;
+            match ops[i] {
+                Op::Identity { x } => v = x,
+                Op::ConcatResized { .. } => return Some((i, m)),
+                _ => return None,
+            }
+        }
+    })
 }
 
 /// How many ops (and outputs) read each value.

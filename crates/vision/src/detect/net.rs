@@ -97,6 +97,15 @@ pub(super) enum Op {
         y: usize,
         act: Act,
     },
+    /// [`Op::Concat`] of `x` and `y` resized to `(h, w)` (sizes at [`SIDE`], as in
+    /// [`Op::Resize`], whose op this one folds), in one pass (`ops::concat_resized`).
+    ConcatResized {
+        x: usize,
+        y: usize,
+        h: usize,
+        w: usize,
+        act: Act,
+    },
 }
 
 /// Raw network outputs for a batch, NHWC-flat: the class heatmap (sigmoid, `[n][gh][gw][80]`)
@@ -122,6 +131,9 @@ pub struct DetectNet {
     heat_sigmoid: Option<usize>,
     /// The box-extent head, when its shape allows computing it per cell.
     boxes: Option<BoxHead>,
+    /// A [`Op::ConcatResized`] and the [`Op::Mean`] of its output (through `Identity` ops), by
+    /// op index: the mean comes from sums taken while the concatenation is written.
+    concat_mean: Option<(usize, usize)>,
 }
 
 impl DetectNet {
@@ -132,10 +144,12 @@ impl DetectNet {
             .checked_sub(1)
             .filter(|&i| matches!(ops.get(i), Some(Op::Sigmoid { .. })));
         let boxes = BoxHead::find(&ops, outputs[1], &load::read_counts(&ops, &outputs));
+        let concat_mean = load::concat_mean(&ops);
         Ok(DetectNet {
             program: Program::new(ops, &outputs)?,
             heat_sigmoid,
             boxes,
+            concat_mean,
         })
     }
 
@@ -166,12 +180,27 @@ impl DetectNet {
             .as_ref()
             .filter(|_| n == 1 && peaks_from.is_some());
         let mut head: Value = None;
+        let mut sums: Value = None;
         let outs = self.program.run(s0, input, &mut |i, op, vals, spare| {
             profile::timed(i, op, || match op {
                 Op::Folded => Ok(None),
                 Op::Sigmoid { x } if logits && self.heat_sigmoid == Some(i) => self
                     .run(i, &Op::Identity { x: *x }, vals, spare, (h, w))
                     .map(Some),
+                // The squeeze-excite mean over a resizing concatenation: summed while it is
+                // written, so the mean need not read the map again.
+                _ if self.concat_mean.is_some_and(|(c, _)| c == i) => {
+                    let mut buf = spare.pop().unwrap_or_default();
+                    let r = self.concat_resized(i, op, vals, spare, (h, w), Some(&mut buf))?;
+                    sums = Some((r.0, buf));
+                    Ok(Some(r))
+                }
+                _ if self.concat_mean.is_some_and(|(_, m)| m == i) => {
+                    let (s, mut buf) = sums.take().context("mean before its concatenation")?;
+                    let px = (s.h * s.w) as f32;
+                    buf.iter_mut().for_each(|v| *v /= px);
+                    Ok(Some((Shape { h: 1, w: 1, ..s }, buf)))
+                }
                 _ if lazy.is_some_and(|b| b.op == i) => {
                     let x = lazy.map_or(0, |b| b.input);
                     head = match self.program.last_reader(x, i) {
@@ -336,6 +365,10 @@ impl DetectNet {
                 let ((sx, a), (sy, b)) = (get(*x)?, get(*y)?);
                 ops::concat((a, *sx), (b, *sy), *act, &mut o)?
             }
+            Op::ConcatResized { .. } => {
+                spare.push(o);
+                return self.concat_resized(i, op, vals, spare, (ih, iw), None);
+            }
             Op::HSwish { .. }
             | Op::Folded
             | Op::MulC { .. }
@@ -346,6 +379,36 @@ impl DetectNet {
             | Op::Identity { .. } => unreachable!("handled above"),
         };
         Ok((shape, o))
+    }
+
+    /// Op `i`, an [`Op::ConcatResized`]; with `sums`, also the result's per-channel sums.
+    fn concat_resized(
+        &self,
+        i: usize,
+        op: &Op,
+        vals: &[Value],
+        spare: &mut Vec<Vec<f32>>,
+        (ih, iw): (usize, usize),
+        sums: Option<&mut Vec<f32>>,
+    ) -> anyhow::Result<(Shape, Vec<f32>)> {
+        let Op::ConcatResized { x, y, h, w, act } = *op else {
+            bail!("op {i} is not a resizing concatenation");
+        };
+        let get = |v: usize| vals[v].as_ref().context("value already freed");
+        let ((sx, a), (sy, b)) = (get(x)?, get(y)?);
+        // The graph's sizes are for SIDE x SIDE; the maps scale with the input.
+        let target = (h * ih / SIDE, w * iw / SIDE);
+        anyhow::ensure!(
+            target == (sx.h, sx.w),
+            "op {i}: resize to {target:?} for a {sx:?} map"
+        );
+        let (mut o, mut tmp) = (
+            spare.pop().unwrap_or_default(),
+            spare.pop().unwrap_or_default(),
+        );
+        let shape = ops::concat_resized((a, *sx), (b, *sy), act, &mut o, &mut tmp, sums);
+        spare.push(tmp);
+        Ok((shape?, o))
     }
 
     /// `f(map, other)` into the bigger operand's own buffer when op `i` is its last reader
@@ -421,7 +484,10 @@ impl ProgramOp for Op {
             | Op::Mean { x }
             | Op::Resize { x, .. }
             | Op::Identity { x } => vec![x],
-            Op::Mul { x, y } | Op::Add { x, y } | Op::Concat { x, y, .. } => vec![x, y],
+            Op::Mul { x, y }
+            | Op::Add { x, y }
+            | Op::Concat { x, y, .. }
+            | Op::ConcatResized { x, y, .. } => vec![x, y],
             Op::Folded => Vec::new(),
         }
     }

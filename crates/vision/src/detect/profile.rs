@@ -49,7 +49,7 @@ fn kind(op: &Op) -> &'static str {
         Op::Sigmoid { .. } => "sigmoid",
         Op::Mean { .. } => "mean",
         Op::Resize { .. } => "resize",
-        Op::Concat { .. } => "concat",
+        Op::Concat { .. } | Op::ConcatResized { .. } => "concat",
     }
 }
 

@@ -188,7 +188,7 @@ pub fn min_decode_side() -> u32 {
 const LETTERBOX_ASPECT: u32 = 2;
 
 /// Centre crop of 224/256 of the short side, bicubic (Catmull-Rom, as PIL's BICUBIC) resize to
-/// 224x224; panoramas and other strips ([`LETTERBOX_ASPECT`]) whole, see [`letterbox`]. Returns
+/// 224x224; panoramas and other strips (`LETTERBOX_ASPECT`) whole, see `letterbox`. Returns
 /// packed RGB bytes (224*224*3).
 pub fn crop_resize(img: &RgbImage, resizer: &mut Resizer) -> Result<Vec<u8>, VisionError> {
     let (w, h) = img.dimensions();

@@ -19,9 +19,12 @@ mod boxes;
 mod chains;
 mod decode;
 pub(crate) mod dw;
+mod fuse;
 mod fused;
 mod load;
+mod merge;
 mod net;
+mod op;
 mod ops;
 mod profile;
 

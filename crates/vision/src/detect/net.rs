@@ -5,108 +5,20 @@ use anyhow::{bail, Context};
 use rayon::prelude::*;
 
 use super::boxes::BoxHead;
-use super::fused::Block;
-use super::{decode, load, ops, profile};
-use crate::gemm::{pointwise, Epilogue, Packed};
-use crate::kernels::{stem_conv, Act, Depthwise, Shape};
-use crate::program::{Program, ProgramOp, Value};
+pub(super) use super::op::Op;
+use super::{decode, load, merge, ops, profile};
+use crate::gemm::{pointwise, Epilogue};
+use crate::kernels::{stem_conv, Act, Shape};
+use crate::program::{Program, Value};
 
 /// The converted weights and program (see `tools/convert_centernet.py`), embedded in the binary.
 static WEIGHTS: &[u8] = include_bytes!("../../../../models/centernet.safetensors");
 /// Input side the graph was exported at (its resize ops' sizes are for this side). The network is
-/// fully convolutional, so any multiples of 32 run: [`DetectNet::forward`] takes the size.
+/// fully convolutional, so any multiples of 32 run: `DetectNet::forward` takes the size.
 pub const SIDE: usize = 512;
 /// Output stride: the grid side is the input side / 4.
 pub const STRIDE: usize = 4;
 pub const CLASSES: usize = 80;
-
-pub(super) enum Op {
-    /// The full k x k stem conv as im2col + product; the bias is the matrix's last row.
-    Stem {
-        x: usize,
-        k: usize,
-        stride: usize,
-        w: Packed,
-        act: Act,
-    },
-    /// 1x1 conv plus bias (packed with the weights), then `act`.
-    Pointwise {
-        x: usize,
-        w: Packed,
-        act: Act,
-    },
-    /// Depthwise k x k plus bias, then `act`.
-    Depthwise {
-        x: usize,
-        dw: Depthwise,
-        act: Act,
-    },
-    /// An expansion → depthwise → projection (+ residual) chain run row by row.
-    Block {
-        x: usize,
-        block: Box<Block>,
-    },
-    /// Value `x` unchanged: an activation fused into the conv that made `x`.
-    Identity {
-        x: usize,
-    },
-    /// Hard swish `(x * c) * relu6(x + 3)`, the graph's mulc/addc/relu6/mul chain in one pass
-    /// (same operations in the same order, so the same result).
-    HSwish {
-        x: usize,
-        c: f32,
-    },
-    /// Part of the [`Op::HSwish`] that follows; produces no value.
-    Folded,
-    MulC {
-        x: usize,
-        c: f32,
-    },
-    AddC {
-        x: usize,
-        c: f32,
-    },
-    Mul {
-        x: usize,
-        y: usize,
-    },
-    Add {
-        x: usize,
-        y: usize,
-    },
-    Relu {
-        x: usize,
-    },
-    Relu6 {
-        x: usize,
-    },
-    Sigmoid {
-        x: usize,
-    },
-    Mean {
-        x: usize,
-    },
-    Resize {
-        x: usize,
-        h: usize,
-        w: usize,
-    },
-    /// Channel concatenation, then `act` (an activation that followed it, fused).
-    Concat {
-        x: usize,
-        y: usize,
-        act: Act,
-    },
-    /// [`Op::Concat`] of `x` and `y` resized to `(h, w)` (sizes at [`SIDE`], as in
-    /// [`Op::Resize`], whose op this one folds), in one pass (`ops::concat_resized`).
-    ConcatResized {
-        x: usize,
-        y: usize,
-        h: usize,
-        w: usize,
-        act: Act,
-    },
-}
 
 /// Raw network outputs for a batch, NHWC-flat: the class heatmap (sigmoid, `[n][gh][gw][80]`)
 /// and the box extents (left, top, right, bottom distances in input pixels, `[n][gh][gw][4]`),
@@ -144,7 +56,7 @@ impl DetectNet {
             .checked_sub(1)
             .filter(|&i| matches!(ops.get(i), Some(Op::Sigmoid { .. })));
         let boxes = BoxHead::find(&ops, outputs[1], &load::read_counts(&ops, &outputs));
-        let concat_mean = load::concat_mean(&ops);
+        let concat_mean = super::fuse::concat_mean(&ops);
         Ok(DetectNet {
             program: Program::new(ops, &outputs)?,
             heat_sigmoid,
@@ -359,11 +271,11 @@ impl DetectNet {
             Op::Resize { x, h, w } => {
                 let (s, data) = get(*x)?;
                 // The graph's sizes are for SIDE x SIDE; the maps scale with the input.
-                ops::resize(data, *s, *h * ih / SIDE, *w * iw / SIDE, &mut o)
+                merge::resize(data, *s, *h * ih / SIDE, *w * iw / SIDE, &mut o)
             }
             Op::Concat { x, y, act } => {
                 let ((sx, a), (sy, b)) = (get(*x)?, get(*y)?);
-                ops::concat((a, *sx), (b, *sy), *act, &mut o)?
+                merge::concat((a, *sx), (b, *sy), *act, &mut o)?
             }
             Op::ConcatResized { .. } => {
                 spare.push(o);
@@ -406,7 +318,7 @@ impl DetectNet {
             spare.pop().unwrap_or_default(),
             spare.pop().unwrap_or_default(),
         );
-        let shape = ops::concat_resized((a, *sx), (b, *sy), act, &mut o, &mut tmp, sums);
+        let shape = merge::concat_resized((a, *sx), (b, *sy), act, &mut o, &mut tmp, sums);
         spare.push(tmp);
         Ok((shape?, o))
     }
@@ -465,30 +377,5 @@ pub(super) fn epilogue(act: Act) -> Epilogue<'static> {
         Act::None => Epilogue::Bias,
         Act::Relu => Epilogue::BiasRelu,
         Act::HSwish(c) => Epilogue::BiasHSwish(c),
-    }
-}
-
-impl ProgramOp for Op {
-    fn inputs(&self) -> Vec<usize> {
-        match *self {
-            Op::Stem { x, .. }
-            | Op::Pointwise { x, .. }
-            | Op::Depthwise { x, .. }
-            | Op::Block { x, .. }
-            | Op::HSwish { x, .. }
-            | Op::MulC { x, .. }
-            | Op::AddC { x, .. }
-            | Op::Relu { x }
-            | Op::Relu6 { x }
-            | Op::Sigmoid { x }
-            | Op::Mean { x }
-            | Op::Resize { x, .. }
-            | Op::Identity { x } => vec![x],
-            Op::Mul { x, y }
-            | Op::Add { x, y }
-            | Op::Concat { x, y, .. }
-            | Op::ConcatResized { x, y, .. } => vec![x, y],
-            Op::Folded => Vec::new(),
-        }
     }
 }

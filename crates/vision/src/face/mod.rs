@@ -6,7 +6,7 @@
 //! 128x128 cut from the photo letterboxed into 214x214: 1.67x the whole view's scale) only help
 //! where a face is too small for the whole view, and such a face still stirs the whole view's
 //! finest anchors (16x16 grid) at a lower score: so the tiles run only if one of those anchors
-//! scores at least [`HINT`] outside the faces already found with confidence. Most photos (no
+//! scores at least `HINT` outside the faces already found with confidence. Most photos (no
 //! people, or one large face) then cost one pass. Detections are mapped back to fractions of the
 //! photo; a tile's detections touching a tile edge inside the photo are dropped (a face cut by
 //! the tile), and weighted non-maximum suppression merges the views.

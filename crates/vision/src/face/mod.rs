@@ -98,7 +98,7 @@ impl FaceDetector {
     ) -> anyhow::Result<Vec<Face>> {
         let whole = self.net.forward(&render(img, resizer, SIDE)?)?;
         let mut parts = vec![(WHOLE, &whole, 0)];
-        let tile_raw;
+        let mut tile_raw = None;
         if needs_tiles(&whole, confident) {
             let base = render(img, resizer, BASE)?;
             let mut input = Vec::with_capacity(4 * SIDE * SIDE * 3);
@@ -108,10 +108,14 @@ impl FaceDetector {
                     input.extend_from_slice(&base[(r * BASE + x0) * 3..][..SIDE * 3]);
                 }
             }
-            tile_raw = self.net.forward(&input)?;
-            parts.extend((0..4).map(|t| (tile(t), &tile_raw, t)));
+            let raw = tile_raw.insert(self.net.forward(&input)?);
+            parts.extend((0..4).map(|t| (tile(t), &*raw, t)));
         }
-        Ok(merge(img, &parts))
+        let faces = merge(img, &parts);
+        for raw in std::iter::once(whole).chain(tile_raw) {
+            self.net.recycle(raw);
+        }
+        Ok(faces)
     }
 
     /// Raw outputs for prepared inputs (`n` x 128x128x3 in [-1, 1]); for reference checks.
@@ -211,4 +215,39 @@ fn render(img: &RgbImage, resizer: &mut Resizer, side: usize) -> anyhow::Result<
         }
     }
     Ok(canvas)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Buffers go back to the pool after each photo, tiles included: the pool stops growing and
+    /// a reused buffer leaves nothing of the last photo in the next one's faces.
+    #[test]
+    fn passes_reuse_buffers_without_leftovers() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/images/astronaut.png"
+        );
+        let one = image::open(path).unwrap().to_rgb8();
+        let (w, h) = one.dimensions();
+        let mut grid = RgbImage::new(2 * w, 2 * h);
+        for i in 0..4 {
+            image::imageops::replace(&mut grid, &one, i64::from(i % 2 * w), i64::from(i / 2 * h));
+        }
+        let det = FaceDetector::load().unwrap();
+        let mut r = Resizer::new();
+        let found = |img: &RgbImage, r: &mut Resizer| det.detect(img, r, 0.75).unwrap();
+        let (first_one, first_grid) = (found(&one, &mut r), found(&grid, &mut r));
+        assert!(
+            first_grid.len() > first_one.len(),
+            "the grid runs the tiles"
+        );
+        let pooled = det.net.pooled();
+        for _ in 0..3 {
+            assert_eq!(found(&grid, &mut r), first_grid);
+            assert_eq!(found(&one, &mut r), first_one);
+        }
+        assert_eq!(det.net.pooled(), pooled);
+    }
 }

@@ -122,6 +122,18 @@ impl FaceNet {
         Ok(raw)
     }
 
+    /// Takes back the buffers of a result the caller is done with (see
+    /// `Program::recycle`).
+    pub fn recycle(&self, raw: RawOutput) {
+        self.program
+            .recycle([raw.scores16, raw.scores8, raw.boxes16, raw.boxes8]);
+    }
+
+    #[cfg(test)]
+    pub fn pooled(&self) -> usize {
+        self.program.pooled()
+    }
+
     /// Op `i`'s output value; buffers come from (and temporaries go back to) `spare`.
     fn run(
         &self,

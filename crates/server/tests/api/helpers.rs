@@ -100,8 +100,11 @@ impl TestApp {
 
     pub async fn get_json(&self, path: &str, token: &str) -> Value {
         let r = self.get(path, token).await;
-        assert_eq!(r.status(), 200, "GET {path}");
-        r.json().await.unwrap()
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        // The answer's body says why (`{"message","code"}`): kept in the failure message.
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
     }
 
     /// Signs up and in; returns the token.

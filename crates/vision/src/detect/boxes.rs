@@ -4,7 +4,7 @@
 //! most (usually a handful): same arithmetic per cell, on demand.
 
 use super::net::Op;
-use crate::kernels::{same_padding, Shape};
+use crate::kernels::{same_padding, Depthwise, Shape};
 
 /// Where the head is in the program.
 pub(super) struct BoxHead {
@@ -45,16 +45,25 @@ impl BoxHead {
         }
     }
 
-    /// The 4 extents at `cell` (row-major in the grid) of one image's head input `x` (`s`).
-    pub fn at(&self, ops: &[Op], x: &[f32], s: Shape, cell: usize) -> [f32; 4] {
+    /// The head's own depthwise conv.
+    pub fn dw<'a>(&self, ops: &'a [Op]) -> &'a Depthwise {
+        match &ops[self.op] {
+            Op::Block { block, .. } => &block.dw,
+            _ => unreachable!("found as a block"),
+        }
+    }
+
+    /// The 4 extents at `cell` (row-major in the grid) of one image's head input `x` (`s`),
+    /// given as the depthwise weights to use (the block's own, or squeeze-excite gated).
+    pub fn at(&self, ops: &[Op], dw: &Depthwise, x: &[f32], s: Shape, cell: usize) -> [f32; 4] {
         let Op::Block { block: b, .. } = &ops[self.op] else {
             unreachable!("found as a block")
         };
-        let (k, c) = (b.dw.k, b.dw.bias.len());
+        let (k, c) = (dw.k, dw.bias.len());
         let (pt, _, _) = same_padding(s.h, k, 1);
         let (pl, _, _) = same_padding(s.w, k, 1);
         let (y, xx) = (cell / s.w, cell % s.w);
-        let mut d = b.dw.bias.clone();
+        let mut d = dw.bias.clone();
         for ky in 0..k {
             let Some(iy) = (y + ky).checked_sub(pt).filter(|&v| v < s.h) else {
                 continue;
@@ -64,7 +73,7 @@ impl BoxHead {
                     continue;
                 };
                 let px = &x[(iy * s.w + ix) * c..][..c];
-                let w = &b.dw.weights[(ky * k + kx) * c..][..c];
+                let w = &dw.weights[(ky * k + kx) * c..][..c];
                 for ((a, &p), &w) in d.iter_mut().zip(px).zip(w) {
                     *a += p * w;
                 }

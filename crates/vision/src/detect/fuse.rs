@@ -5,6 +5,7 @@
 use super::load::read_counts;
 use super::net::Op;
 use crate::kernels::Act;
+use crate::program::ProgramOp;
 
 /// Folds each [`Op::Resize`] whose only reader is a concatenation (as its second operand) into
 /// an [`Op::ConcatResized`]: the upsampled map is never written on its own.
@@ -29,6 +30,31 @@ pub(super) fn resize_concat(ops: &mut [Op], outputs: &[usize]) {
             };
         }
     }
+}
+
+/// A product of a map and a gate made by a sigmoid (squeeze-excite) whose every reader is a
+/// block that starts with its depthwise conv (no expansion): `(op, gate value)`. The gate can
+/// then scale those blocks' depthwise weights instead of the map.
+pub(super) fn se_gate(ops: &[Op], outputs: &[usize]) -> Option<(usize, usize)> {
+    let reads = read_counts(ops, outputs);
+    ops.iter().enumerate().find_map(|(i, op)| {
+        let Op::Mul { x, y } = *op else { return None };
+        // Value v is op v - 1's output.
+        let sigmoid = |v: usize| {
+            v.checked_sub(1)
+                .is_some_and(|p| matches!(ops[p], Op::Sigmoid { .. }))
+        };
+        let gate = [y, x].into_iter().find(|&v| sigmoid(v))?;
+        let readers: Vec<&Op> = ops
+            .iter()
+            .filter(|o| o.inputs().contains(&(i + 1)))
+            .collect();
+        let all_blocks = readers.len() == reads[i + 1]
+            && readers
+                .iter()
+                .all(|o| matches!(o, Op::Block { block, .. } if block.expand.is_none()));
+        all_blocks.then_some((i, gate))
+    })
 }
 
 /// The first [`Op::Mean`] that reads an [`Op::ConcatResized`]'s output (directly or through

@@ -45,16 +45,44 @@ impl Block {
         out: &mut Vec<f32>,
         spare: &mut Vec<Vec<f32>>,
     ) -> anyhow::Result<Shape> {
-        let cin = self.expand.as_ref().map_or(self.dw.bias.len(), |e| e.0.k);
+        self.run_with(&self.dw, x, s, out, spare)
+    }
+
+    /// [`Block::run`] on `gate * x` (one factor per channel, a squeeze-excite gate) for a
+    /// block without expansion: the depthwise conv is linear in each channel, so the gate
+    /// scales its weights (k x k x C products per image) instead of the map (a pass over it).
+    pub fn run_gated(
+        &self,
+        gate: &[f32],
+        x: &[f32],
+        s: Shape,
+        out: &mut Vec<f32>,
+        spare: &mut Vec<Vec<f32>>,
+    ) -> anyhow::Result<Shape> {
+        anyhow::ensure!(
+            self.expand.is_none() && s.n == 1 && gate.len() == s.c,
+            "block: gate of {} for {s:?}",
+            gate.len()
+        );
+        let dw = gated(&self.dw, gate);
+        self.run_with(&dw, x, s, out, spare)
+    }
+
+    fn run_with(
+        &self,
+        dw: &Depthwise,
+        x: &[f32],
+        s: Shape,
+        out: &mut Vec<f32>,
+        spare: &mut Vec<Vec<f32>>,
+    ) -> anyhow::Result<Shape> {
+        let cin = self.expand.as_ref().map_or(dw.bias.len(), |e| e.0.k);
         anyhow::ensure!(s.c == cin, "block: {} channels into {cin}", s.c);
         if let Some((e, _)) = &self.expand {
-            anyhow::ensure!(e.n == self.dw.bias.len(), "block: expansion to depthwise");
+            anyhow::ensure!(e.n == dw.bias.len(), "block: expansion to depthwise");
         }
-        anyhow::ensure!(
-            self.project.k == self.dw.bias.len(),
-            "block: projection rows"
-        );
-        let (k, stride) = (self.dw.k, self.dw.stride);
+        anyhow::ensure!(self.project.k == dw.bias.len(), "block: projection rows");
+        let (k, stride) = (dw.k, dw.stride);
         anyhow::ensure!(
             !self.residual || (stride == 1 && self.project.n == s.c),
             "block: residual with another shape"
@@ -89,7 +117,7 @@ impl Block {
         tasks
             .into_par_iter()
             .zip(scratch.par_iter_mut())
-            .for_each(|((n, oy0, o), sc)| self.band(arch, x, s, (n, oy0), group, o, sc));
+            .for_each(|((n, oy0, o), sc)| self.band(dw, arch, x, s, (n, oy0), group, o, sc));
         for (a, b) in scratch {
             spare.push(a);
             spare.push(b);
@@ -106,6 +134,7 @@ impl Block {
     #[allow(clippy::too_many_arguments)]
     fn band(
         &self,
+        dw: &Depthwise,
         arch: Arch,
         x: &[f32],
         s: Shape,
@@ -114,10 +143,10 @@ impl Block {
         o: &mut [f32],
         (ring, dws): &mut Scratch,
     ) {
-        let (k, stride) = (self.dw.k, self.dw.stride);
+        let (k, stride) = (dw.k, dw.stride);
         let (pt, _, _) = same_padding(s.h, k, stride);
         let (pl, _, ow) = same_padding(s.w, k, stride);
-        let (ce, cout) = (self.dw.bias.len(), self.project.n);
+        let (ce, cout) = (dw.bias.len(), self.project.n);
         let row_len = s.w * ce;
         let image = &x[n * s.h * s.w * s.c..][..s.h * s.w * s.c];
         if self.expand.is_some() {
@@ -156,7 +185,7 @@ impl Block {
                         None => &src[iy * row_len..][..row_len],
                     })
                 });
-                dw::row(arch, window, (s.w, pl), &self.dw, self.dw_act, dwrow);
+                dw::row(arch, window, (s.w, pl), dw, self.dw_act, dwrow);
             }
             let m = g * ow;
             let dst = &mut o[g0 * ow * cout..][..m * cout];
@@ -173,6 +202,18 @@ impl Block {
     }
 }
 
+/// `dw` with each channel's weights times its gate factor.
+pub(super) fn gated(dw: &Depthwise, gate: &[f32]) -> Depthwise {
+    Depthwise {
+        k: dw.k,
+        stride: dw.stride,
+        weights: (dw.weights.chunks_exact(gate.len()))
+            .flat_map(|tap| tap.iter().zip(gate).map(|(w, g)| w * g))
+            .collect(),
+        bias: dw.bias.clone(),
+    }
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
@@ -183,6 +224,42 @@ pub(super) mod tests {
         (0..len)
             .map(|i| ((i * 7919 + seed * 104_729) % 1009) as f32 / 504.5 - 1.0)
             .collect()
+    }
+
+    /// A gated block (gate folded into its depthwise weights) against the block on the map
+    /// multiplied by the gate.
+    #[test]
+    fn gated_weights_match_the_gated_map() {
+        let s = Shape {
+            n: 1,
+            h: 9,
+            w: 7,
+            c: 20,
+        };
+        let x = values(s.h * s.w * s.c, 1);
+        let gate: Vec<f32> = values(s.c, 2).iter().map(|v| v.abs()).collect();
+        let block = Block {
+            expand: None,
+            dw: Depthwise {
+                k: 3,
+                stride: 1,
+                weights: values(9 * s.c, 3),
+                bias: values(s.c, 4),
+            },
+            dw_act: Act::None,
+            project: Packed::new(&values(s.c * 12, 5), s.c, 12, Some(&values(12, 6))),
+            residual: false,
+        };
+        let gated_x: Vec<f32> = (x.chunks_exact(s.c))
+            .flat_map(|p| p.iter().zip(&gate).map(|(v, g)| v * g))
+            .collect();
+        let (mut want, mut got, mut spare) = (Vec::new(), Vec::new(), Vec::new());
+        block.run(&gated_x, s, &mut want, &mut spare).unwrap();
+        block.run_gated(&gate, &x, s, &mut got, &mut spare).unwrap();
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-5, "{g} vs {w}");
+        }
     }
 
     /// The block against its ops layer at a time (the kernels the unfused program runs), on

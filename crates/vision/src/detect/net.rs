@@ -5,6 +5,7 @@ use anyhow::{bail, Context};
 use rayon::prelude::*;
 
 use super::boxes::BoxHead;
+use super::fused::gated;
 pub(super) use super::op::Op;
 use super::{decode, load, merge, ops, profile};
 use crate::gemm::{pointwise, Epilogue};
@@ -46,6 +47,9 @@ pub struct DetectNet {
     /// A [`Op::ConcatResized`] and the [`Op::Mean`] of its output (through `Identity` ops), by
     /// op index: the mean comes from sums taken while the concatenation is written.
     concat_mean: Option<(usize, usize)>,
+    /// A squeeze-excite [`Op::Mul`] read only by blocks that start with their depthwise conv,
+    /// and its gate value: `(op, gate)`.
+    se_gate: Option<(usize, usize)>,
 }
 
 impl DetectNet {
@@ -57,11 +61,13 @@ impl DetectNet {
             .filter(|&i| matches!(ops.get(i), Some(Op::Sigmoid { .. })));
         let boxes = BoxHead::find(&ops, outputs[1], &load::read_counts(&ops, &outputs));
         let concat_mean = super::fuse::concat_mean(&ops);
+        let se_gate = super::fuse::se_gate(&ops, &outputs);
         Ok(DetectNet {
             program: Program::new(ops, &outputs)?,
             heat_sigmoid,
             boxes,
             concat_mean,
+            se_gate,
         })
     }
 
@@ -93,6 +99,7 @@ impl DetectNet {
             .filter(|_| n == 1 && peaks_from.is_some());
         let mut head: Value = None;
         let mut sums: Value = None;
+        let mut gate: Option<Vec<f32>> = None;
         let outs = self.program.run(s0, input, &mut |i, op, vals, spare| {
             profile::timed(i, op, || match op {
                 Op::Folded => Ok(None),
@@ -113,6 +120,19 @@ impl DetectNet {
                     buf.iter_mut().for_each(|v| *v /= px);
                     Ok(Some((Shape { h: 1, w: 1, ..s }, buf)))
                 }
+                // The head's squeeze-excite product: the map passes on as it is and the gate
+                // scales the heads' depthwise weights instead (`Block::run_gated`).
+                _ if n == 1 && self.se_gate.is_some_and(|(m, _)| m == i) => {
+                    let (m, g) = self.se_gate.map_or((0, 0), |v| v);
+                    let Op::Mul { x, y } = *op else {
+                        bail!("op {m} is not a product")
+                    };
+                    let map = if x == g { y } else { x };
+                    let (_, gv) = vals[g].as_ref().context("value already freed")?;
+                    gate = Some(gv.clone());
+                    self.run(i, &Op::Identity { x: map }, vals, spare, (h, w))
+                        .map(Some)
+                }
                 _ if lazy.is_some_and(|b| b.op == i) => {
                     let x = lazy.map_or(0, |b| b.input);
                     head = match self.program.last_reader(x, i) {
@@ -122,6 +142,15 @@ impl DetectNet {
                     let s = head.as_ref().context("value already freed")?.0;
                     // A pool buffer, filled at the peaks below.
                     Ok(Some((Shape { c: 4, ..s }, spare.pop().unwrap_or_default())))
+                }
+                Op::Block { x, block }
+                    if gate.is_some() && self.se_gate.is_some_and(|(m, _)| *x == m + 1) =>
+                {
+                    let (s, data) = vals[*x].as_ref().context("value already freed")?;
+                    let mut o = spare.pop().unwrap_or_default();
+                    let g = gate.as_deref().unwrap_or_default();
+                    let shape = block.run_gated(g, data, *s, &mut o, spare)?;
+                    Ok(Some((shape, o)))
                 }
                 Op::MulC { x, .. } if lazy.is_some_and(|b| b.tail.contains(&i)) => self
                     .run(i, &Op::Identity { x: *x }, vals, spare, (h, w))
@@ -144,8 +173,10 @@ impl DetectNet {
             let mut at_cells: Vec<usize> = best.iter().map(|&(_, at)| at / CLASSES).collect();
             at_cells.sort_unstable();
             at_cells.dedup();
+            let own = b.dw(&self.program.ops);
+            let dw = gate.as_deref().map(|g| gated(own, g));
             for cell in at_cells {
-                let e = b.at(&self.program.ops, x, *s, cell);
+                let e = b.at(&self.program.ops, dw.as_ref().unwrap_or(own), x, *s, cell);
                 wh[cell * 4..][..4].copy_from_slice(&e);
             }
             top = Some((floor, best));

@@ -171,31 +171,17 @@ pub fn concat(
     );
     out.clear();
     out.reserve(x.len() + y.len());
-    // One loop per activation, so each compiles to straight vector code.
-    match act {
-        Act::None => interleave(x, xs.c, y, out, |v| v),
-        Act::Relu => interleave(x, xs.c, y, out, |v| v.max(0.0)),
-        Act::HSwish(k) => interleave(x, xs.c, y, out, move |v| {
-            (v * k) * (v + 3.0).clamp(0.0, 6.0)
-        }),
+    for (p, q) in x.chunks_exact(xs.c).zip(y.chunks_exact(ys.c)) {
+        let at = out.len();
+        out.extend_from_slice(p);
+        out.extend_from_slice(q);
+        // In L1 right after the copy.
+        apply(act, &mut out[at..]);
     }
     Ok(Shape {
         c: xs.c + ys.c,
         ..xs
     })
-}
-
-/// Appends to `out` each pixel's `f` of `x`'s values (`cx` channels) then of `y`'s.
-#[inline(always)]
-fn interleave(x: &[f32], cx: usize, y: &[f32], out: &mut Vec<f32>, f: impl Fn(f32) -> f32) {
-    let cy = y.len() / (x.len() / cx);
-    for (p, q) in x.chunks_exact(cx).zip(y.chunks_exact(cy)) {
-        let at = out.len();
-        out.extend_from_slice(p);
-        out.extend_from_slice(q);
-        // In L1 right after the copy; a plain slice loop vectorizes where `extend(map)` did not.
-        out[at..].iter_mut().for_each(|v| *v = f(*v));
-    }
 }
 
 #[cfg(test)]

@@ -123,9 +123,8 @@ impl DetectNet {
                 // The head's squeeze-excite product: the map passes on as it is and the gate
                 // scales the heads' depthwise weights instead (`Block::run_gated`).
                 _ if n == 1 && self.se_gate.is_some_and(|(m, _)| m == i) => {
-                    let (m, g) = self.se_gate.map_or((0, 0), |v| v);
-                    let Op::Mul { x, y } = *op else {
-                        bail!("op {m} is not a product")
+                    let (Some((_, g)), &Op::Mul { x, y }) = (self.se_gate, op) else {
+                        bail!("op {i} is not a gated product")
                     };
                     let map = if x == g { y } else { x };
                     let (_, gv) = vals[g].as_ref().context("value already freed")?;

@@ -11,7 +11,7 @@ use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
 /// Rows per register tile.
-const MR: usize = 6;
+pub(crate) const MR: usize = 6;
 /// Rows of activations (times `k`, ~256 KB: L2) that all panels run over before the next rows:
 /// each panel is then read from memory once per chunk and reused from L2 for every tile.
 const CHUNK_FLOATS: usize = 64 * 1024;
@@ -86,6 +86,16 @@ impl Packed {
     /// Weight `w[p][j]`.
     pub fn at(&self, p: usize, j: usize) -> f32 {
         self.data[(j / self.nr * self.k + p) * self.nr + j % self.nr]
+    }
+
+    /// Columns per panel (2 SIMD vectors).
+    pub fn nr(&self) -> usize {
+        self.nr
+    }
+
+    /// The packed panels, `k x nr` each.
+    pub fn panels(&self) -> std::slice::ChunksExact<'_, f32> {
+        self.data.chunks_exact(self.k * self.nr)
     }
 
     /// Bias of column `j` (0 without one).
@@ -170,15 +180,7 @@ impl WithSimd for Run<'_> {
         let (k, n) = (w.k, w.n);
         let m = out.len() / n;
         let chunk = (CHUNK_FLOATS / k).max(MR) / MR * MR;
-        let mut t = Tile {
-            s,
-            a,
-            k,
-            out,
-            n,
-            epi,
-            w,
-        };
+        let mut t = Tile::new(s, w, a, out, epi);
         for r0 in (0..m).step_by(chunk) {
             let r1 = (r0 + chunk).min(m);
             for (j, panel) in w.data.chunks_exact(k * w.nr).enumerate() {
@@ -206,7 +208,8 @@ impl WithSimd for Run<'_> {
     }
 }
 
-struct Tile<'a, S> {
+/// A register tile's context: the weights, the activations (rows of `k`) and the output.
+pub(crate) struct Tile<'a, S> {
     s: S,
     a: &'a [f32],
     k: usize,
@@ -216,7 +219,24 @@ struct Tile<'a, S> {
     w: &'a Packed,
 }
 
-impl<S: Simd> Tile<'_, S> {
+impl<'a, S: Simd> Tile<'a, S> {
+    /// A tile over `out` (`[rows, w.n]`) for activations `a` (`[rows, w.k]`).
+    pub fn new(s: S, w: &'a Packed, a: &'a [f32], out: &'a mut [f32], epi: Epilogue<'a>) -> Self {
+        Tile {
+            s,
+            a,
+            k: w.k,
+            out,
+            n: w.n,
+            epi,
+            w,
+        }
+    }
+
+    pub fn simd(&self) -> S {
+        self.s
+    }
+
     /// Rows `r0..r1` of a panel whose real columns fit in its first vector.
     #[inline(always)]
     fn half(&mut self, panel: &[f32], (r0, r1): (usize, usize), j: usize) {
@@ -257,7 +277,7 @@ impl<S: Simd> Tile<'_, S> {
 
     /// The epilogue and the store of rows `row..row + R` of panel `j`.
     #[inline(always)]
-    fn finish<const R: usize>(&mut self, acc: &mut [[S::f32s; 2]; R], row: usize, j: usize) {
+    pub fn finish<const R: usize>(&mut self, acc: &mut [[S::f32s; 2]; R], row: usize, j: usize) {
         let s = self.s;
         let zero = s.splat_f32s(0.0);
         let (lanes, col) = (S::F32_LANES, j * self.w.nr);

@@ -54,53 +54,32 @@ pub fn stem_im2col(input: &[f32], s: Shape, k: usize, stride: usize, cols: &mut 
     }
 }
 
-/// Output rows per band of [`stem_conv`]: their im2col (~28 floats per pixel) stays in L2.
-const STEM_BAND_FLOATS: usize = 48 * 1024;
+/// Flat output row `r` (image `r / oh`, row `r % oh`) of the stem's im2col into `out_row`.
+pub(crate) fn im2col_row(
+    input: &[f32],
+    s: Shape,
+    k: usize,
+    stride: usize,
+    r: usize,
+    out_row: &mut [f32],
+) {
+    im2col_pixels(input, s, (k, stride), (r, 0), out_row);
+}
 
-/// The stem conv (`w`: the im2col rows' weights, bias as the last row) plus `epi`, in bands of
-/// output rows: each band's im2col is written and multiplied while it is in L2, instead of the
-/// whole map's (2 MB at 320x224) written out and read back. Same products, same results.
-pub fn stem_conv(
+/// The im2col rows of output row `r`'s pixels from `first` on, as many as `out` holds.
+pub(crate) fn im2col_pixels(
     input: &[f32],
     s: Shape,
     (k, stride): (usize, usize),
-    w: &crate::gemm::Packed,
-    epi: crate::gemm::Epilogue<'_>,
-    out: &mut Vec<f32>,
-) -> Shape {
-    let (_, _, oh) = same_padding(s.h, k, stride);
-    let (_, _, ow) = same_padding(s.w, k, stride);
-    let row = k * k * s.c + 1;
-    debug_assert_eq!(w.k, row);
-    out.resize(s.n * oh * ow * w.n, 0.0);
-    let band = (STEM_BAND_FLOATS / (ow * row)).max(1);
-    let arch = Arch::new();
-    out.par_chunks_mut(band * ow * w.n)
-        .enumerate()
-        .for_each_init(Vec::new, |cols, (b, o)| {
-            let rows = o.len() / (ow * w.n);
-            cols.resize(rows * ow * row, 0.0);
-            for (i, dst) in cols.chunks_exact_mut(ow * row).enumerate() {
-                im2col_row(input, s, k, stride, b * band + i, dst);
-            }
-            w.gemm(arch, cols, o, epi);
-        });
-    Shape {
-        n: s.n,
-        h: oh,
-        w: ow,
-        c: w.n,
-    }
-}
-
-/// Flat output row `r` (image `r / oh`, row `r % oh`) of the stem's im2col into `out_row`.
-fn im2col_row(input: &[f32], s: Shape, k: usize, stride: usize, r: usize, out_row: &mut [f32]) {
+    (r, first): (usize, usize),
+    out: &mut [f32],
+) {
     let (pt, _, oh) = same_padding(s.h, k, stride);
     let (pl, _, _) = same_padding(s.w, k, stride);
     let row = k * k * s.c + 1;
     let (n, oy) = (r / oh, r % oh);
     let img = &input[n * s.h * s.w * s.c..(n + 1) * s.h * s.w * s.c];
-    for (ox, dst) in out_row.chunks_exact_mut(row).enumerate() {
+    for (ox, dst) in (first..).zip(out.chunks_exact_mut(row)) {
         for ky in 0..k {
             let iy = (oy * stride + ky).checked_sub(pt).filter(|&y| y < s.h);
             // Away from the left and right edges a tap row is k whole pixels, contiguous in
@@ -273,34 +252,6 @@ pub fn pool_mean(x: &[f32], s: Shape) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The banded stem gives exactly the whole-map im2col and product, across band and image
-    /// boundaries (two images of 37 output rows, ~4 rows per band).
-    #[test]
-    fn banded_stem_matches_im2col_then_product() {
-        use crate::gemm::{pointwise, Epilogue, Packed};
-        let s = Shape {
-            n: 2,
-            h: 73,
-            w: 150,
-            c: 3,
-        };
-        let x: Vec<f32> = (0..s.n * s.h * s.w * s.c)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
-            .collect();
-        let w: Vec<f32> = (0..28 * 16)
-            .map(|i| ((i * 13 % 29) as f32 - 14.0) / 10.0)
-            .collect();
-        let packed = Packed::new(&w, 28, 16, None);
-        let mut cols = Vec::new();
-        let cs = stem_im2col(&x, s, 3, 2, &mut cols);
-        let mut want = Vec::new();
-        pointwise(&cols, &packed, &mut want, Epilogue::BiasRelu).unwrap();
-        let mut got = vec![f32::NAN; 3];
-        let gs = stem_conv(&x, s, (3, 2), &packed, Epilogue::BiasRelu, &mut got);
-        assert_eq!((gs.n, gs.h, gs.w, gs.c), (cs.n, cs.h, cs.w, 16));
-        assert_eq!(got, want);
-    }
 
     /// Every im2col entry is its tap's input pixel (zero in the padding), whether the row was
     /// copied whole or tap by tap: edges, odd sizes, 3x3 and 5x5.

@@ -45,6 +45,7 @@ mod people;
 pub mod preprocess;
 mod program;
 mod scenes;
+mod stem;
 mod tagger;
 mod taxonomy;
 

@@ -9,8 +9,9 @@ use super::fused::gated;
 pub(super) use super::op::Op;
 use super::{decode, load, merge, ops, profile};
 use crate::gemm::{pointwise, Epilogue};
-use crate::kernels::{stem_conv, Act, Shape};
+use crate::kernels::{Act, Shape};
 use crate::program::{Program, Value};
+use crate::stem::stem_conv;
 
 /// The converted weights and program (see `tools/convert_centernet.py`), embedded in the binary.
 static WEIGHTS: &[u8] = include_bytes!("../../../../models/centernet.safetensors");

@@ -11,8 +11,9 @@ use super::load;
 use super::ops::{max_pool, pad_channels, relu};
 use crate::detect::dw::depthwise;
 use crate::gemm::{pointwise, Epilogue, Packed};
-use crate::kernels::{stem_conv, Act, Depthwise, Shape};
+use crate::kernels::{Act, Depthwise, Shape};
 use crate::program::{Program, ProgramOp, Value};
+use crate::stem::stem_conv;
 
 /// The converted weights and program (see `tools/convert_blazeface.py`), embedded in the binary.
 static WEIGHTS: &[u8] = include_bytes!("../../../../models/blazeface-front-128.safetensors");

@@ -93,7 +93,7 @@ impl BoxHead {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{net::DetectNet, Frame, MIN_SCORE};
+    use super::super::{net::DetectNet, Frame, ObjectDetector, MIN_SCORE};
 
     /// Extents computed at the peaks only equal the whole head's there, and the peaks are the
     /// same as decoding the whole output finds.
@@ -104,12 +104,13 @@ mod tests {
             "/../../fixtures/images/table.jpg"
         );
         let img = image::open(path).unwrap().to_rgb8();
+        let net = DetectNet::load().unwrap();
+        let det = ObjectDetector { net, side: 320 };
+        let scaled = det.scale(&img, &mut fast_image_resize::Resizer::new());
         let frame = Frame::new(img.width(), img.height(), 320);
         let mut input = Vec::new();
-        frame
-            .render(&img, &mut fast_image_resize::Resizer::new(), &mut input)
-            .unwrap();
-        let net = DetectNet::load().unwrap();
+        frame.render(&scaled.unwrap(), &mut input);
+        let net = det.net;
         let whole = net
             .forward(input.clone(), (frame.h, frame.w), None)
             .unwrap();

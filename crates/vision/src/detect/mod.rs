@@ -81,9 +81,32 @@ impl ObjectDetector {
 
     /// Objects in an upright RGB photo, best first.
     pub fn detect(&self, img: &RgbImage, resizer: &mut Resizer) -> anyhow::Result<Vec<Object>> {
+        self.detect_scaled(&self.scale(img, resizer)?)
+    }
+
+    /// The photo scaled to the detector's input (long side = the run's side, bilinear): what
+    /// [`ObjectDetector::detect_scaled`] takes, and a cheaper source than the photo for the
+    /// face detector's smaller views.
+    pub fn scale(&self, img: &RgbImage, resizer: &mut Resizer) -> anyhow::Result<RgbImage> {
         let frame = Frame::new(img.width(), img.height(), self.side);
+        let mut part = FirImage::new(frame.dw as u32, frame.dh as u32, PixelType::U8x3);
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+        resizer.resize(img, &mut part, &options)?;
+        RgbImage::from_raw(part.width(), part.height(), part.into_vec())
+            .ok_or_else(|| anyhow::anyhow!("scaled photo size mismatch"))
+    }
+
+    /// Objects in a photo already [scaled](ObjectDetector::scale), best first; boxes in
+    /// fractions of the photo.
+    pub fn detect_scaled(&self, scaled: &RgbImage) -> anyhow::Result<Vec<Object>> {
+        let frame = Frame::new(scaled.width(), scaled.height(), self.side);
+        anyhow::ensure!(
+            (frame.dw, frame.dh) == (scaled.width() as usize, scaled.height() as usize),
+            "photo not scaled to the detector's side {}",
+            self.side
+        );
         let mut input = self.net.input_buffer();
-        frame.render(img, resizer, &mut input)?;
+        frame.render(scaled, &mut input);
         let raw = self
             .net
             .forward(input, (frame.h, frame.w), Some(MIN_SCORE))?;
@@ -156,28 +179,19 @@ impl Frame {
         }
     }
 
-    /// The photo in the frame, raw values 0..255 (`h x w x 3`), into `canvas` (emptied first):
-    /// written once, row by row, bars included.
-    fn render(
-        &self,
-        img: &RgbImage,
-        resizer: &mut Resizer,
-        canvas: &mut Vec<f32>,
-    ) -> anyhow::Result<()> {
-        let mut part = FirImage::new(self.dw as u32, self.dh as u32, PixelType::U8x3);
-        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-        resizer.resize(img, &mut part, &options)?;
+    /// The scaled photo (`dw x dh`) in the frame, raw values 0..255 (`h x w x 3`), into
+    /// `canvas` (emptied first): written once, row by row, bars included.
+    fn render(&self, part: &RgbImage, canvas: &mut Vec<f32>) {
         let row_len = self.w * 3;
         canvas.clear();
         canvas.reserve(self.h * row_len);
         canvas.resize(self.dy * row_len + self.dx * 3, 0.0);
-        for row in part.buffer().chunks_exact(self.dw * 3) {
+        for row in part.as_raw().chunks_exact(self.dw * 3) {
             canvas.extend(row.iter().map(|&p| f32::from(p)));
             // The right bar of this row and the left bar of the next.
             canvas.resize(canvas.len() + (self.w - self.dw) * 3, 0.0);
         }
         canvas.resize(self.h * row_len, 0.0);
-        Ok(())
     }
 
     /// A box in frame fractions as fractions of the photo, clipped to it.

@@ -17,12 +17,22 @@ const CROP_PADDING: u32 = 32;
 /// short side exceeds `min_short_side` are decoded at 1/2, 1/4 or 1/8 scale in the DCT domain
 /// (never below `min_short_side`), which makes a 12 MP photo several times cheaper to decode.
 pub fn decode(bytes: &[u8], max_pixels: u64, min_short_side: u32) -> Result<RgbImage, VisionError> {
+    decode_at_least(bytes, max_pixels, (min_short_side, 0))
+}
+
+/// [`decode`] keeping both the short side `>= min.0` and the long side `>= min.1` (the
+/// classifier crops the short side, the detectors scale the long one).
+pub fn decode_at_least(
+    bytes: &[u8],
+    max_pixels: u64,
+    min: (u32, u32),
+) -> Result<RgbImage, VisionError> {
     if bytes.is_empty() {
         return Err(VisionError::Empty);
     }
     let format = image::guess_format(bytes).map_err(|_| VisionError::NotAnImage)?;
     if format == ImageFormat::Jpeg {
-        match decode_jpeg_scaled(bytes, max_pixels, min_short_side) {
+        match decode_jpeg_scaled(bytes, max_pixels, min) {
             Ok(img) => return Ok(img),
             // jpeg-decoder lacks a few rare variants (e.g. arithmetic coding); `image` may cope.
             Err(JpegFallback::Unsupported) => {}
@@ -81,24 +91,28 @@ enum JpegFallback {
 fn decode_jpeg_scaled(
     bytes: &[u8],
     max_pixels: u64,
-    min_short_side: u32,
+    (min_short, min_long): (u32, u32),
 ) -> Result<RgbImage, JpegFallback> {
     use jpeg_decoder::{Error as JErr, PixelFormat};
     let corrupt = |e: JErr| match e {
         JErr::Unsupported(_) => JpegFallback::Unsupported,
         other => JpegFallback::Failed(VisionError::Corrupt(other.to_string())),
     };
-    // The size each side must keep for the short side to stay >= `min_short_side`.
-    let req = |side: u32, short: u32| {
-        (u64::from(side) * u64::from(min_short_side)).div_ceil(u64::from(short)) as u16
+    // The size `side` of a `w x h` image must keep for the short and long sides to stay at
+    // their minimums (capped at the side itself).
+    let req = |side: u32, (w, h): (u32, u32)| {
+        let keep = |min: u32, of: u32| (u64::from(side) * u64::from(min)).div_ceil(u64::from(of));
+        keep(min_short, w.min(h))
+            .max(keep(min_long, w.max(h)))
+            .min(u64::from(side)) as u32
     };
+    // Whether a reduced scale can keep the minimums at all.
+    let reducible = |w: u32, h: u32| req(w, (w, h)) < w && req(h, (w, h)) < h;
     // jpeg-decoder's choice of 1/8 (its smallest scale): either side still large enough.
     let eighth = |w: u32, h: u32| {
-        let short = w.min(h);
         check_size(w, h, max_pixels).is_ok()
-            && short > min_short_side
-            && (w.div_ceil(8) >= u32::from(req(w, short))
-                || h.div_ceil(8) >= u32::from(req(h, short)))
+            && reducible(w, h)
+            && (w.div_ceil(8) >= req(w, (w, h)) || h.div_ceil(8) >= req(h, (w, h)))
     };
     if let Some(e) = jpeg_dc::decode(bytes, eighth) {
         let img = RgbImage::from_raw(e.width, e.height, e.rgb).ok_or_else(|| {
@@ -111,12 +125,11 @@ fn decode_jpeg_scaled(
     let info = dec.info().ok_or(JpegFallback::Unsupported)?;
     let (w, h) = (u32::from(info.width), u32::from(info.height));
     check_size(w, h, max_pixels).map_err(JpegFallback::Failed)?;
-    let short = w.min(h);
     // The decoder picks the smallest 1/8..8/8 scale whose output is at least this size. At full
     // scale zune-jpeg (single-threaded, SIMD) is faster: jpeg-decoder starts a worker thread per
     // colour component for every image.
-    let scaled = short > min_short_side
-        && dec.scale(req(w, short), req(h, short)).map_err(corrupt)? != (w as u16, h as u16);
+    let (rw, rh) = (req(w, (w, h)) as u16, req(h, (w, h)) as u16);
+    let scaled = reducible(w, h) && dec.scale(rw, rh).map_err(corrupt)? != (w as u16, h as u16);
     if !scaled {
         // On any error jpeg-decoder runs after all, and its message is reported.
         if let Some(img) = decode_zune(bytes) {
@@ -294,5 +307,36 @@ mod tests {
         let tall = crop_resize(&tall, &mut resizer).unwrap();
         assert_eq!(pixel(&tall, 5, 112), [127; 3]);
         assert_eq!(pixel(&tall, 112, 112), [0, 255, 0]);
+    }
+
+    /// JPEGs decode at the smallest DCT scale that keeps both minimums: the long side only
+    /// needs the detector's 320 where the short side keeps the classifier's 256.
+    #[test]
+    fn jpegs_decode_at_the_smallest_scale_keeping_both_sides() {
+        let jpeg = |w: u32, h: u32| {
+            let mut out = Vec::new();
+            let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
+            bands(w, h).write_with_encoder(enc).unwrap();
+            out
+        };
+        let size = |bytes: &[u8], min| decode_at_least(bytes, 1 << 30, min).unwrap().dimensions();
+        let hd = jpeg(1920, 1080);
+        assert_eq!(
+            size(&hd, (256, 320)),
+            (480, 270),
+            "1/4: 270 >= 256, 480 >= 320"
+        );
+        assert_eq!(
+            size(&hd, (320, 0)),
+            (960, 540),
+            "the short side alone at 320: 1/2"
+        );
+        assert_eq!(size(&hd, (256, 0)), (480, 270));
+        // Near square, the long side decides: 1/4 would keep 275 >= 256 but 300 < 320.
+        let square = jpeg(1200, 1100);
+        assert_eq!(size(&square, (256, 320)), (600, 550));
+        assert_eq!(size(&square, (256, 0)), (300, 275));
+        assert_eq!(size(&jpeg(2560, 2560), (256, 320)), (320, 320), "1/8");
+        assert_eq!(size(&jpeg(600, 400), (256, 320)), (600, 400), "full size");
     }
 }

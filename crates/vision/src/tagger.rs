@@ -56,11 +56,13 @@ struct Prepared {
 impl Inner {
     /// Decodes once, at a size every model that runs can use.
     fn decode(&self, bytes: &[u8]) -> Result<image::RgbImage, VisionError> {
-        let min_side = match self.objects {
-            Some(_) => preprocess::min_decode_side().max(self.cfg.object_side as u32),
-            None => preprocess::min_decode_side(),
+        // The detectors scale the long side to `object_side` (the faces' views are smaller).
+        let min_long = match self.objects {
+            Some(_) => self.cfg.object_side as u32,
+            None => 0,
         };
-        preprocess::decode(bytes, self.cfg.max_pixels, min_side)
+        let min = (preprocess::min_decode_side(), min_long);
+        preprocess::decode_at_least(bytes, self.cfg.max_pixels, min)
     }
 
     /// The faces and the objects in a decoded photo (none when their detector is off).

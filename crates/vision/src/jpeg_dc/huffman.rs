@@ -176,6 +176,25 @@ impl<'a> Bits<'a> {
     /// Decodes one 8x8 block and returns its DC difference; AC coefficients are skipped.
     #[inline(always)]
     pub fn block_dc(&mut self, dc: &Table, ac: &Table) -> Option<i32> {
+        let diff = self.dc(dc)?;
+        self.skip_ac(ac).then_some(diff)
+    }
+
+    /// One bit (a progressive DC refinement scan's bit of a block).
+    #[inline(always)]
+    pub fn bit(&mut self) -> u32 {
+        if self.n < 32 {
+            self.refill();
+        }
+        let b = self.peek(1);
+        self.consume(1);
+        b
+    }
+
+    /// A block's DC difference (a baseline block's first symbols; all of a block in a
+    /// progressive DC scan).
+    #[inline(always)]
+    pub fn dc(&mut self, dc: &Table) -> Option<i32> {
         if self.n < 32 {
             self.refill();
         }
@@ -195,6 +214,12 @@ impl<'a> Bits<'a> {
                 v
             }
         };
+        Some(diff)
+    }
+
+    /// Skips a baseline block's 63 AC coefficients; false on a malformed run.
+    #[inline(always)]
+    fn skip_ac(&mut self, ac: &Table) -> bool {
         let mut k = 1u32;
         while k < 64 {
             if self.n < 32 {
@@ -212,18 +237,20 @@ impl<'a> Bits<'a> {
                 }
                 continue;
             }
-            let sym = ac.decode(self)?;
+            let Some(sym) = ac.decode(self) else {
+                return false;
+            };
             let (run, size) = (u32::from(sym >> 4), u32::from(sym & 15));
             match (run, size) {
                 (0, 0) => break,
                 (15, 0) => k += 16,
-                (_, 0) => return None,
+                (_, 0) => return false,
                 _ => {
                     self.consume(size);
                     k += run + 1;
                 }
             }
         }
-        (k <= 64).then_some(diff)
+        k <= 64
     }
 }

@@ -1,4 +1,5 @@
-//! The DC-only path must give `jpeg-decoder`'s 1/8-scale pixels (up to colour rounding), or decline.
+//! The DC-only path must give `jpeg-decoder`'s 1/8-scale pixels (up to colour rounding), or decline;
+//! baseline and progressive files alike.
 
 use std::path::PathBuf;
 
@@ -33,6 +34,7 @@ fn matches_jpeg_decoder_at_one_eighth() {
         "420-restart-rows.jpg",
         "gray-odd.jpg",
         "exif6.jpg",
+        "progressive.jpg",
     ] {
         let bytes = read(name);
         let got = super::decode(&bytes, |_, _| true).unwrap_or_else(|| panic!("{name} declined"));
@@ -51,7 +53,10 @@ fn matches_jpeg_decoder_at_one_eighth() {
 
 #[test]
 fn declines_what_it_does_not_handle() {
-    assert!(super::decode(&read("progressive.jpg"), |_, _| true).is_none());
+    // A progressive file cut short (its DC refinement scan missing) is declined too.
+    let progressive = read("progressive.jpg");
+    let cut = &progressive[..progressive.len() * 2 / 3];
+    assert!(super::decode(cut, |_, _| true).is_none());
     let bytes = read("420-odd-restart.jpg");
     assert!(super::decode(&bytes, |_, _| false).is_none());
     for cut in [bytes.len() - 2, bytes.len() / 2, 300, 2] {

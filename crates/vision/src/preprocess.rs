@@ -108,13 +108,18 @@ fn decode_jpeg_scaled(
     };
     // Whether a reduced scale can keep the minimums at all.
     let reducible = |w: u32, h: u32| req(w, (w, h)) < w && req(h, (w, h)) < h;
-    // jpeg-decoder's choice of 1/8 (its smallest scale): either side still large enough.
-    let eighth = |w: u32, h: u32| {
-        check_size(w, h, max_pixels).is_ok()
-            && reducible(w, h)
-            && (w.div_ceil(8) >= req(w, (w, h)) || h.div_ceil(8) >= req(h, (w, h)))
+    // The smallest of 1/8 and 1/4 with either side still large enough (jpeg-decoder's choice
+    // between them), for the DC/low-frequency path.
+    let reduced = |w: u32, h: u32| {
+        let keeps = |d: u32| w.div_ceil(d) >= req(w, (w, h)) || h.div_ceil(d) >= req(h, (w, h));
+        let ok = check_size(w, h, max_pixels).is_ok() && reducible(w, h);
+        match (ok, keeps(8), keeps(4)) {
+            (true, true, _) => Some(jpeg_dc::Scale::Eighth),
+            (true, false, true) => Some(jpeg_dc::Scale::Quarter),
+            _ => None,
+        }
     };
-    if let Some(e) = jpeg_dc::decode(bytes, eighth) {
+    if let Some(e) = jpeg_dc::decode(bytes, reduced) {
         let img = RgbImage::from_raw(e.width, e.height, e.rgb).ok_or_else(|| {
             JpegFallback::Failed(VisionError::Corrupt("decoded size mismatch".into()))
         })?;

@@ -1,4 +1,4 @@
-//! Chroma upsampling and YCbCr → RGB of the 1/8-scale planes, the same arithmetic as
+//! Chroma upsampling and YCbCr → RGB of the 1/8- and 1/4-scale planes, the same arithmetic as
 //! `jpeg-decoder` (libjpeg's triangle filter for 2x subsampling, nearest otherwise, BT.601 in
 //! 20-bit fixed point, as its scalar path), so both paths give the same pixels up to rounding.
 
@@ -72,16 +72,20 @@ fn upsample_row(
     }
 }
 
-/// Interleaved RGB of the `ow x oh` output from the per-component planes.
+/// Interleaved RGB of the `ow x oh` output from the per-component planes of `s x s` samples
+/// per block.
 pub fn to_rgb(
     comps: &[Component],
     planes: &[Vec<u8>],
     (w, h): (usize, usize),
     (ow, oh): (usize, usize),
+    s: usize,
 ) -> Vec<u8> {
     let mut rgb = vec![0u8; ow * oh * 3];
+    // Image pixels per sample.
+    let per = 8 / s;
     if comps.len() == 1 {
-        let stride = w.div_ceil(8);
+        let stride = w.div_ceil(8) * s;
         for (px, &y) in rgb
             .chunks_exact_mut(3)
             .zip(planes[0].chunks_exact(stride).flat_map(|r| &r[..ow]))
@@ -96,7 +100,10 @@ pub fn to_rgb(
     let mut lines = vec![vec![0u8; (ow + 1) * hmax]; 3];
     for (row, out) in rgb.chunks_exact_mut(ow * 3).enumerate() {
         for ((c, plane), line) in comps.iter().zip(planes).zip(&mut lines) {
-            let size = ((w * c.h).div_ceil(hmax * 8), (h * c.v).div_ceil(vmax * 8));
+            let size = (
+                (w * c.h).div_ceil(hmax * per),
+                (h * c.v).div_ceil(vmax * per),
+            );
             // As jpeg-decoder: a 1-wide or 1-high output needs no upsampling that way.
             let fh = if c.h == hmax || ow == 1 {
                 1
@@ -108,7 +115,7 @@ pub fn to_rgb(
             } else {
                 vmax / c.v
             };
-            upsample_row(plane, mcux * c.h, size, (fh, fv), row, line);
+            upsample_row(plane, mcux * c.h * s, size, (fh, fv), row, line);
         }
         let (ys, cbs, crs) = (&lines[0][..ow], &lines[1][..ow], &lines[2][..ow]);
         for (px, ((&y, &cb), &cr)) in out.chunks_exact_mut(3).zip(ys.iter().zip(cbs).zip(crs)) {

@@ -177,7 +177,7 @@ impl<'a> Bits<'a> {
     #[inline(always)]
     pub fn block_dc(&mut self, dc: &Table, ac: &Table) -> Option<i32> {
         let diff = self.dc(dc)?;
-        self.skip_ac(ac).then_some(diff)
+        self.skip_ac(ac, 1).then_some(diff)
     }
 
     /// One bit (a progressive DC refinement scan's bit of a block).
@@ -202,25 +202,63 @@ impl<'a> Bits<'a> {
         if size > 11 {
             return None;
         }
-        let diff = if size == 0 {
-            0
-        } else {
-            let v = self.peek(size) as i32;
-            self.consume(size);
-            // JPEG's "extend": a leading 0 bit marks a negative value.
-            if v < 1 << (size - 1) {
-                v - (1 << size) + 1
-            } else {
-                v
-            }
-        };
-        Some(diff)
+        Some(self.value(size))
     }
 
-    /// Skips a baseline block's 63 AC coefficients; false on a malformed run.
+    /// The next `size`-bit coefficient value (at most 16 bits, after a refill).
     #[inline(always)]
-    fn skip_ac(&mut self, ac: &Table) -> bool {
+    fn value(&mut self, size: u32) -> i32 {
+        if size == 0 {
+            return 0;
+        }
+        let v = self.peek(size) as i32;
+        self.consume(size);
+        // JPEG's "extend": a leading 0 bit marks a negative value.
+        if v < 1 << (size - 1) {
+            v - (1 << size) + 1
+        } else {
+            v
+        }
+    }
+
+    /// Decodes one baseline block and returns its DC difference and its AC coefficients at
+    /// zigzag positions 1, 2 and 4 (the 2x2 lowest frequencies, what a 1/4-scale IDCT reads);
+    /// the others are skipped.
+    #[inline(always)]
+    pub fn block_low(&mut self, dc: &Table, ac: &Table) -> Option<(i32, [i32; 3])> {
+        let diff = self.dc(dc)?;
+        let mut low = [0i32; 3];
         let mut k = 1u32;
+        while k <= 4 {
+            if self.n < 32 {
+                self.refill();
+            }
+            let sym = ac.decode(self)?;
+            let (run, size) = (u32::from(sym >> 4), u32::from(sym & 15));
+            match (run, size) {
+                (0, 0) => return Some((diff, low)),
+                (15, 0) => k += 16,
+                (_, 0) => return None,
+                _ => {
+                    k += run;
+                    let v = self.value(size);
+                    match k {
+                        1 => low[0] = v,
+                        2 => low[1] = v,
+                        4 => low[2] = v,
+                        _ => {}
+                    }
+                    k += 1;
+                }
+            }
+        }
+        self.skip_ac(ac, k).then_some((diff, low))
+    }
+
+    /// Skips a baseline block's AC coefficients from zigzag position `k` on; false on a
+    /// malformed run.
+    #[inline(always)]
+    fn skip_ac(&mut self, ac: &Table, mut k: u32) -> bool {
         while k < 64 {
             if self.n < 32 {
                 self.refill();

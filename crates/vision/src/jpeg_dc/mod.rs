@@ -1,27 +1,50 @@
-//! 1/8-scale JPEG decoding from the DC coefficients alone. At 1/8 scale every 8x8 block becomes
-//! one pixel, its DC value; `jpeg-decoder` still decodes, dequantises and stores every AC
-//! coefficient and starts worker threads per image. This path only walks the Huffman stream on the
-//! calling thread and skips the AC symbols, with the same output as `jpeg-decoder` at 1/8 (same
-//! DC rounding, chroma upsampling and colour conversion; its SIMD colour path rounds a few values
-//! by one the other way).
+//! 1/8- and 1/4-scale JPEG decoding from the lowest DCT coefficients alone. At 1/8 scale every
+//! 8x8 block becomes one pixel, its DC value; at 1/4 2x2 pixels, from its DC and three lowest AC
+//! coefficients. `jpeg-decoder` still decodes, dequantises and stores every AC coefficient and
+//! starts worker threads per image. This path only walks the Huffman stream on the calling thread
+//! and skips the other AC symbols, with the same output as `jpeg-decoder` at those scales (same
+//! rounding, 2x2 IDCT, chroma upsampling and colour conversion; its SIMD colour path rounds a few
+//! values by one the other way).
 //!
 //! Progressive JPEGs (what web tools save photos as) carry every block's DC value in their first
 //! scan and its remaining low bits in DC refinement scans: only those are read, the AC scans
 //! (most of the file) are skipped by their markers. `jpeg-decoder` instead decodes and stores
 //! every scan of the whole image, 50-80 ms for an 8 MP photo.
 //!
-//! Only baseline/extended Huffman JPEGs with one interleaved scan and progressive Huffman ones
-//! whose DC scans hold every component, 8-bit samples, grayscale or YCbCr are handled; anything
+//! Only baseline/extended Huffman JPEGs with one interleaved scan and (at 1/8) progressive
+//! Huffman ones whose DC scans hold every component, 8-bit samples, grayscale or YCbCr are
+//! handled; anything
 //! else (or anything malformed) returns `None` and the caller uses `jpeg-decoder`, which also
 //! produces the error messages.
 
 mod color;
 mod huffman;
+mod scan;
 
-use huffman::{Bits, Table};
+use huffman::Table;
+use scan::{blocks, entropy_len, scan_pass, Geometry, Pass};
 
-/// An image decoded at 1/8 scale, before EXIF orientation.
-pub struct Eighth<'a> {
+/// The DCT-domain scales this path decodes at.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Scale {
+    /// Each 8x8 block becomes one pixel, its DC value.
+    Eighth,
+    /// Each block becomes 2x2 pixels, from its 2x2 lowest frequencies (baseline files only).
+    Quarter,
+}
+
+impl Scale {
+    /// Output pixels per block side.
+    fn samples(self) -> usize {
+        match self {
+            Scale::Eighth => 1,
+            Scale::Quarter => 2,
+        }
+    }
+}
+
+/// An image decoded at reduced scale, before EXIF orientation.
+pub struct Scaled<'a> {
     pub width: u32,
     pub height: u32,
     pub rgb: Vec<u8>,
@@ -58,14 +81,15 @@ fn segment<'a>(bytes: &'a [u8], at: &mut usize) -> Option<(u8, &'a [u8])> {
     Some((marker, seg))
 }
 
-/// Decodes `bytes` at 1/8 scale if `accept(width, height)` of the frame says so; `None` if it
-/// does not, or if this path does not handle the file.
-pub fn decode(bytes: &[u8], accept: impl Fn(u32, u32) -> bool) -> Option<Eighth<'_>> {
+/// Decodes `bytes` at the scale `choose(width, height)` of the frame returns; `None` if it
+/// returns none, or if this path does not handle the file.
+pub fn decode(bytes: &[u8], choose: impl Fn(u32, u32) -> Option<Scale>) -> Option<Scaled<'_>> {
     if bytes.get(..2)? != [0xff, 0xd8] {
         return None;
     }
     let mut at = 2;
-    let (mut qdc, mut dc_tabs, mut ac_tabs) = (
+    // Quantisation tables in zigzag order.
+    let (mut qt, mut dc_tabs, mut ac_tabs) = (
         [None; 4],
         [None, None, None, None],
         [None, None, None, None],
@@ -80,12 +104,14 @@ pub fn decode(bytes: &[u8], accept: impl Fn(u32, u32) -> bool) -> Option<Eighth<
                 while let [pq_tq, rest @ ..] = s {
                     let (pq, tq) = (pq_tq >> 4, usize::from(pq_tq & 15));
                     let n = if pq == 0 { 64 } else { 128 };
-                    let first = if pq == 0 {
-                        u16::from(*rest.first()?)
-                    } else {
-                        be16(rest, 0)?
-                    };
-                    *qdc.get_mut(tq)? = Some(i32::from(first));
+                    let mut table = [0i32; 64];
+                    for (i, q) in table.iter_mut().enumerate() {
+                        *q = i32::from(match pq {
+                            0 => u16::from(*rest.get(i)?),
+                            _ => be16(rest, 2 * i)?,
+                        });
+                    }
+                    *qt.get_mut(tq)? = Some(table);
                     s = rest.get(n..)?;
                 }
             }
@@ -147,7 +173,9 @@ pub fn decode(bytes: &[u8], accept: impl Fn(u32, u32) -> bool) -> Option<Eighth<
         }
     };
     let (w, h) = size;
-    if !accept(w as u32, h as u32) {
+    let scale = choose(w as u32, h as u32)?;
+    // A progressive file's low AC coefficients come in refined bands: 1/8 only.
+    if progressive && scale != Scale::Eighth {
         return None;
     }
     // Grayscale, or YCbCr not marked as RGB by its component ids.
@@ -162,10 +190,11 @@ pub fn decode(bytes: &[u8], accept: impl Fn(u32, u32) -> bool) -> Option<Eighth<
         let ac = ac_tabs.get(c.ta)?.as_ref().or(progressive.then_some(dc))?;
         tabs.push((dc, ac));
     }
-    let mut coefs = blocks(&comps, (w, h))?;
+    let mut coefs = blocks(&comps, (w, h), scale)?;
     let geometry = Geometry {
         size: (w, h),
         restart,
+        scale,
     };
     at += geometry.scan(&comps, &tabs, first, bytes.get(at..)?, &mut coefs)?;
     // The rest of a progressive file: DC refinement scans read, AC scans skipped.
@@ -189,195 +218,17 @@ pub fn decode(bytes: &[u8], accept: impl Fn(u32, u32) -> bool) -> Option<Eighth<
         }
     }
     let planes: Vec<Vec<u8>> = (coefs.iter().zip(&comps))
-        .map(|(plane, c)| {
-            let q = qdc.get(c.tq).copied()??;
-            Some(
-                plane
-                    .iter()
-                    .map(|&v| ((v * q + 1024) / 8).clamp(0, 255) as u8)
-                    .collect(),
-            )
-        })
+        .map(|(c, comp)| Some(geometry.samples(&comps, comp, c, qt.get(comp.tq)?.as_ref()?)))
         .collect::<Option<_>>()?;
-    let (width, height) = (w.div_ceil(8), h.div_ceil(8));
-    let rgb = color::to_rgb(&comps, &planes, (w, h), (width, height));
-    Some(Eighth {
+    let per = 8 / scale.samples();
+    let (width, height) = (w.div_ceil(per), h.div_ceil(per));
+    let rgb = color::to_rgb(&comps, &planes, (w, h), (width, height), scale.samples());
+    Some(Scaled {
         width: width as u32,
         height: height as u32,
         rgb,
         exif,
     })
-}
-
-/// What a scan holds: a baseline scan's blocks, a progressive DC scan's first bits (above
-/// `Al`), a DC refinement scan's bit `Al`, or something else (AC bands, a subset of components).
-#[derive(Clone, Copy, PartialEq)]
-enum Pass {
-    Baseline,
-    First(u32),
-    Refine(u32),
-    Other,
-}
-
-/// The pass of the scan header `seg`; sets the components' Huffman tables when it covers them
-/// all. `None` when malformed.
-fn scan_pass(seg: &[u8], comps: &mut [Component]) -> Option<Pass> {
-    let ns = usize::from(*seg.first()?);
-    let &[ss, se, ahal] = seg.get(1 + 2 * ns..4 + 2 * ns)? else {
-        return None;
-    };
-    let (ah, al) = (u32::from(ahal >> 4), u32::from(ahal & 15));
-    if ns != comps.len() {
-        return Some(Pass::Other);
-    }
-    for (c, sel) in comps.iter_mut().zip(seg[1..].chunks_exact(2)) {
-        if c.id != sel[0] {
-            return Some(Pass::Other);
-        }
-        (c.td, c.ta) = (usize::from(sel[1] >> 4), usize::from(sel[1] & 15));
-    }
-    Some(match (ss, se, ah, al) {
-        (0, 63, 0, 0) => Pass::Baseline,
-        (0, 0, 0, al) if al < 14 => Pass::First(al),
-        (0, 0, _, al) if al < 14 => Pass::Refine(al),
-        _ => Pass::Other,
-    })
-}
-
-/// Zeroed DC coefficients, one per block of each component (whole MCUs).
-fn blocks(comps: &[Component], (w, h): (usize, usize)) -> Option<Vec<Vec<i32>>> {
-    let (mx, my) = mcus(comps, (w, h))?;
-    let single = comps.len() == 1;
-    Some(
-        comps
-            .iter()
-            .map(|c| match single {
-                true => vec![0; mx * my],
-                false => vec![0; mx * c.h * my * c.v],
-            })
-            .collect(),
-    )
-}
-
-/// MCUs across and down: a single-component scan is not interleaved, one block per MCU over
-/// the component's size.
-fn mcus(comps: &[Component], (w, h): (usize, usize)) -> Option<(usize, usize)> {
-    let hmax = comps.iter().map(|c| c.h).max()?;
-    let vmax = comps.iter().map(|c| c.v).max()?;
-    Some(match comps.len() {
-        1 => (w.div_ceil(8), h.div_ceil(8)),
-        _ => (w.div_ceil(8 * hmax), h.div_ceil(8 * vmax)),
-    })
-}
-
-/// Bytes of entropy-coded data before the next non-RST marker.
-fn entropy_len(src: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    loop {
-        i += memchr::memchr(0xff, src.get(i..)?)?;
-        match *src.get(i + 1)? {
-            0 | 0xd0..=0xd7 => i += 2,
-            0xff => i += 1,
-            _ => return Some(i),
-        }
-    }
-}
-
-/// Entropy-coded data up to the next non-RST marker with byte stuffing removed, split at the
-/// restart markers: (end offset of each restart interval, bytes, source bytes read).
-fn destuff(src: &[u8]) -> Option<(Vec<usize>, Vec<u8>, usize)> {
-    let (mut ends, mut out, mut i) = (Vec::new(), Vec::with_capacity(src.len()), 0);
-    loop {
-        // No marker after the scan: truncated; let jpeg-decoder report it.
-        let p = memchr::memchr(0xff, src.get(i..)?)?;
-        out.extend_from_slice(&src[i..i + p]);
-        i += p;
-        match *src.get(i + 1)? {
-            0 => {
-                out.push(0xff);
-                i += 2;
-            }
-            0xd0..=0xd7 => {
-                ends.push(out.len());
-                i += 2;
-            }
-            0xff => i += 1,
-            _ => break,
-        }
-    }
-    ends.push(out.len());
-    Some((ends, out, i))
-}
-
-/// The frame size and the restart interval in force for a scan.
-#[derive(Clone, Copy)]
-struct Geometry {
-    size: (usize, usize),
-    restart: usize,
-}
-
-impl Geometry {
-    /// Reads one scan's DC information from `src` (its entropy-coded data onwards) into `coefs`
-    /// (`jpeg-decoder`'s coefficients before dequantisation); the bytes read.
-    fn scan(
-        self,
-        comps: &[Component],
-        tabs: &[(&Table, &Table)],
-        pass: Pass,
-        src: &[u8],
-        coefs: &mut [Vec<i32>],
-    ) -> Option<usize> {
-        let (ends, data, used) = destuff(src)?;
-        let (mx, my) = mcus(comps, self.size)?;
-        let unit = |c: &Component| if comps.len() == 1 { (1, 1) } else { (c.h, c.v) };
-        let total = mx * my;
-        let interval = if self.restart == 0 {
-            total
-        } else {
-            self.restart
-        };
-        if ends.len() != total.div_ceil(interval) {
-            return None;
-        }
-        let mut start = 0;
-        for (seg, &end) in ends.iter().enumerate() {
-            let mut bits = Bits::new(data.get(start..end)?);
-            start = end;
-            let mut pred = [0i16; 3];
-            for mcu in seg * interval..((seg + 1) * interval).min(total) {
-                let (x, y) = (mcu % mx, mcu / mx);
-                for (ci, c) in comps.iter().enumerate() {
-                    let (uh, uv) = unit(c);
-                    let (dc, ac) = tabs[ci];
-                    for by in y * uv..(y + 1) * uv {
-                        for bx in x * uh..(x + 1) * uh {
-                            let v = &mut coefs[ci][by * mx * uh + bx];
-                            // i16 like jpeg-decoder's predictors, so even odd streams agree.
-                            let diff = match pass {
-                                Pass::Baseline => bits.block_dc(dc, ac)?,
-                                Pass::First(_) => bits.dc(dc)?,
-                                Pass::Refine(al) => {
-                                    *v |= (bits.bit() << al) as i32;
-                                    continue;
-                                }
-                                Pass::Other => return None,
-                            };
-                            pred[ci] = pred[ci].wrapping_add(diff as i16);
-                            let al = match pass {
-                                Pass::First(al) => al,
-                                _ => 0,
-                            };
-                            *v = i32::from(pred[ci]) << al;
-                        }
-                    }
-                }
-            }
-            if bits.overrun() {
-                return None;
-            }
-        }
-        Some(used)
-    }
 }
 
 #[cfg(test)]

@@ -9,13 +9,13 @@
 //! Progressive JPEGs (what web tools save photos as) carry every block's DC value in their first
 //! scan and its remaining low bits in DC refinement scans: only those are read, the AC scans
 //! (most of the file) are skipped by their markers. `jpeg-decoder` instead decodes and stores
-//! every scan of the whole image, 50-80 ms for an 8 MP photo.
+//! every scan of the whole image, 50-80 ms for an 8 MP photo. (A refinement scan of fewer than
+//! all components is skipped too: its DC values then lack their last `Al` bits.)
 //!
 //! Only baseline/extended Huffman JPEGs with one interleaved scan and (at 1/8) progressive
-//! Huffman ones whose DC scans hold every component, 8-bit samples, grayscale or YCbCr are
-//! handled; anything
-//! else (or anything malformed) returns `None` and the caller uses `jpeg-decoder`, which also
-//! produces the error messages.
+//! Huffman ones whose first DC scan holds every component, 8-bit samples, grayscale or YCbCr are
+//! handled; anything else (or anything malformed) returns `None` and the caller uses
+//! `jpeg-decoder`, which also produces the error messages.
 
 mod color;
 mod huffman;
@@ -52,6 +52,7 @@ pub struct Scaled<'a> {
     pub exif: Option<&'a [u8]>,
 }
 
+#[derive(Clone)]
 pub(crate) struct Component {
     id: u8,
     h: usize,
@@ -203,7 +204,8 @@ pub fn decode(bytes: &[u8], choose: impl Fn(u32, u32) -> Option<Scale>) -> Optio
         match segment(bytes, &mut at)? {
             (0xdd, seg) => restart = usize::from(be16(seg, 0)?),
             (0xda, seg) => {
-                let pass = scan_pass(seg, &mut comps)?;
+                // (The tables of the scans that follow are not used: a copy takes them.)
+                let pass = scan_pass(seg, &mut comps.clone())?;
                 let rest = bytes.get(at..)?;
                 at += match pass {
                     Pass::Refine(_) => Geometry {

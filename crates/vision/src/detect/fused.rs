@@ -3,9 +3,9 @@
 //! (`crate::block`): layer at a time, the 160x160 expansion's output (6.5 MB at 320) leaves the
 //! cache before the depthwise conv reads it back, and the depthwise output once more before the
 //! projection. Here each task keeps a ring of the `k` expanded input rows the depthwise window
-//! needs, runs the depthwise kernel of `super::dw` on them (borders handled by skipping taps, as
-//! layer at a time, so the results are the same to the bit) and projects a few output rows at a
-//! time straight into the output, adding the bias and the residual in the product's epilogue.
+//! needs, runs the depthwise kernel of `super::dw` on them (the kernel layer at a time runs, so
+//! the results are the same to the bit) and projects a few output rows at a time straight into
+//! the output, adding the bias and the residual in the product's epilogue.
 
 use pulp::Arch;
 use rayon::prelude::*;

@@ -7,8 +7,12 @@
 //! panel. Bias + ReLU6 or the residual add happen on the registers before the single store.
 //! Compiled per instruction set and picked at run time through `pulp` (safe API).
 
+mod tile;
+
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
+
+pub(crate) use tile::Tile;
 
 /// Rows per register tile.
 pub(crate) const MR: usize = 6;
@@ -202,139 +206,6 @@ impl WithSimd for Run<'_> {
                     4 => t.run::<4, 2>(panel, r, j),
                     5 => t.run::<5, 2>(panel, r, j),
                     _ => {}
-                }
-            }
-        }
-    }
-}
-
-/// A register tile's context: the weights, the activations (rows of `k`) and the output.
-pub(crate) struct Tile<'a, S> {
-    s: S,
-    a: &'a [f32],
-    k: usize,
-    out: &'a mut [f32],
-    n: usize,
-    epi: Epilogue<'a>,
-    w: &'a Packed,
-}
-
-impl<'a, S: Simd> Tile<'a, S> {
-    /// A tile over `out` (`[rows, w.n]`) for activations `a` (`[rows, w.k]`).
-    pub fn new(s: S, w: &'a Packed, a: &'a [f32], out: &'a mut [f32], epi: Epilogue<'a>) -> Self {
-        Tile {
-            s,
-            a,
-            k: w.k,
-            out,
-            n: w.n,
-            epi,
-            w,
-        }
-    }
-
-    pub fn simd(&self) -> S {
-        self.s
-    }
-
-    /// Rows `r0..r1` of a panel whose real columns fit in its first vector.
-    #[inline(always)]
-    fn half(&mut self, panel: &[f32], (r0, r1): (usize, usize), j: usize) {
-        let mut r = r0;
-        while r + 2 * MR <= r1 {
-            self.run::<{ 2 * MR }, 1>(panel, r, j);
-            r += 2 * MR;
-        }
-        while r + 4 <= r1 {
-            self.run::<4, 1>(panel, r, j);
-            r += 4;
-        }
-        while r < r1 {
-            self.run::<1, 1>(panel, r, j);
-            r += 1;
-        }
-    }
-
-    /// Rows `row..row + R` of panel `j`, its first `V` vectors of columns (1 or 2).
-    #[inline(always)]
-    fn run<const R: usize, const V: usize>(&mut self, panel: &[f32], row: usize, j: usize) {
-        let (s, k) = (self.s, self.k);
-        let (b, _) = S::as_simd_f32s(panel);
-        let b = &b[..2 * k];
-        let rows: [&[f32]; R] = std::array::from_fn(|i| &self.a[(row + i) * k..][..k]);
-        let zero = s.splat_f32s(0.0);
-        let mut acc = [[zero; 2]; R];
-        for p in 0..k {
-            for i in 0..R {
-                let av = s.splat_f32s(rows[i][p]);
-                for v in 0..V {
-                    acc[i][v] = s.mul_add_e_f32s(av, b[2 * p + v], acc[i][v]);
-                }
-            }
-        }
-        self.finish(&mut acc, row, j);
-    }
-
-    /// The epilogue and the store of rows `row..row + R` of panel `j`.
-    #[inline(always)]
-    pub fn finish<const R: usize>(&mut self, acc: &mut [[S::f32s; 2]; R], row: usize, j: usize) {
-        let s = self.s;
-        let zero = s.splat_f32s(0.0);
-        let (lanes, col) = (S::F32_LANES, j * self.w.nr);
-        let width = self.w.nr.min(self.n - col);
-        let (lo, hi) = (width.min(lanes), width.saturating_sub(lanes));
-        let (bias, _) = S::as_simd_f32s(&self.w.bias[col..col + self.w.nr]);
-        let (six, bias) = (s.splat_f32s(6.0), [bias[0], bias[1]]);
-        for (i, v) in acc.iter_mut().enumerate() {
-            let at = (row + i) * self.n + col;
-            match self.epi {
-                Epilogue::Store => {}
-                Epilogue::BiasRelu6 => {
-                    for (x, b) in v.iter_mut().zip(bias) {
-                        *x = s.min_f32s(s.max_f32s(s.add_f32s(*x, b), zero), six);
-                    }
-                }
-                Epilogue::Bias => {
-                    for (x, b) in v.iter_mut().zip(bias) {
-                        *x = s.add_f32s(*x, b);
-                    }
-                }
-                Epilogue::BiasRelu => {
-                    for (x, b) in v.iter_mut().zip(bias) {
-                        *x = s.max_f32s(s.add_f32s(*x, b), zero);
-                    }
-                }
-                Epilogue::BiasHSwish(c) => {
-                    let (c, three) = (s.splat_f32s(c), s.splat_f32s(3.0));
-                    for (x, b) in v.iter_mut().zip(bias) {
-                        let y = s.add_f32s(*x, b);
-                        let gate = s.min_f32s(s.max_f32s(s.add_f32s(y, three), zero), six);
-                        *x = s.mul_f32s(s.mul_f32s(y, c), gate);
-                    }
-                }
-                Epilogue::Residual(res) => {
-                    let r = &res[at..at + width];
-                    v[0] = s.add_f32s(v[0], s.partial_load_f32s(&r[..lo]));
-                    v[1] = s.add_f32s(v[1], s.partial_load_f32s(&r[lo..]));
-                }
-                Epilogue::BiasResidual { res, relu } => {
-                    let r = &res[at..at + width];
-                    v[0] = s.add_f32s(s.add_f32s(v[0], bias[0]), s.partial_load_f32s(&r[..lo]));
-                    v[1] = s.add_f32s(s.add_f32s(v[1], bias[1]), s.partial_load_f32s(&r[lo..]));
-                    if relu {
-                        v.iter_mut().for_each(|x| *x = s.max_f32s(*x, zero));
-                    }
-                }
-            }
-            let dst = &mut self.out[at..at + width];
-            if hi == lanes {
-                let (d, _) = S::as_mut_simd_f32s(dst);
-                (d[0], d[1]) = (v[0], v[1]);
-            } else {
-                let (d0, d1) = dst.split_at_mut(lo);
-                s.partial_store_f32s(d0, v[0]);
-                if hi > 0 {
-                    s.partial_store_f32s(d1, v[1]);
                 }
             }
         }

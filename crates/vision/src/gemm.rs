@@ -12,7 +12,8 @@ mod tile;
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
-pub(crate) use tile::Tile;
+use tile::Rows;
+pub(crate) use tile::{sweep, Tile, TileRows};
 
 /// Rows per register tile.
 pub(crate) const MR: usize = 6;
@@ -90,11 +91,6 @@ impl Packed {
     /// Weight `w[p][j]`.
     pub fn at(&self, p: usize, j: usize) -> f32 {
         self.data[(j / self.nr * self.k + p) * self.nr + j % self.nr]
-    }
-
-    /// Columns per panel (2 SIMD vectors).
-    pub fn nr(&self) -> usize {
-        self.nr
     }
 
     /// The packed panels, `k x nr` each.
@@ -188,25 +184,7 @@ impl WithSimd for Run<'_> {
         for r0 in (0..m).step_by(chunk) {
             let r1 = (r0 + chunk).min(m);
             for (j, panel) in w.data.chunks_exact(k * w.nr).enumerate() {
-                if n - j * w.nr <= S::F32_LANES {
-                    // A last panel at most one vector wide (n = 16, 24, 80 on AVX-512): one
-                    // vector of columns, twice the rows, instead of multiplying zeros.
-                    t.half(panel, (r0, r1), j);
-                    continue;
-                }
-                let mut r = r0;
-                while r + MR <= r1 {
-                    t.run::<MR, 2>(panel, r, j);
-                    r += MR;
-                }
-                match r1 - r {
-                    1 => t.run::<1, 2>(panel, r, j),
-                    2 => t.run::<2, 2>(panel, r, j),
-                    3 => t.run::<3, 2>(panel, r, j),
-                    4 => t.run::<4, 2>(panel, r, j),
-                    5 => t.run::<5, 2>(panel, r, j),
-                    _ => {}
-                }
+                sweep(&mut t, &Rows, panel, j, (r0, r1));
             }
         }
     }

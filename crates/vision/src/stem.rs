@@ -9,7 +9,7 @@
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
-use crate::gemm::{Epilogue, Packed, Tile, MR};
+use crate::gemm::{sweep, Epilogue, Packed, Tile, TileRows};
 use crate::kernels::{im2col_pixels, same_padding, Shape};
 
 /// Output rows per parallel task.
@@ -119,26 +119,7 @@ impl WithSimd for Row<'_> {
             lo,
         };
         for (j, panel) in w.panels().enumerate() {
-            let mut x = lo;
-            if w.n - j * w.nr() <= S::F32_LANES {
-                while x + 2 * MR <= hi {
-                    conv.run::<S, { 2 * MR }, 1>(&mut t, panel, x, j);
-                    x += 2 * MR;
-                }
-                while x < hi {
-                    conv.run::<S, 1, 1>(&mut t, panel, x, j);
-                    x += 1;
-                }
-            } else {
-                while x + MR <= hi {
-                    conv.run::<S, MR, 2>(&mut t, panel, x, j);
-                    x += MR;
-                }
-                while x < hi {
-                    conv.run::<S, 1, 2>(&mut t, panel, x, j);
-                    x += 1;
-                }
-            }
+            sweep(&mut t, &conv, panel, j, (lo, hi));
         }
     }
 }
@@ -155,10 +136,10 @@ struct Patches<'a> {
     lo: usize,
 }
 
-impl Patches<'_> {
+impl<S: Simd> TileRows<S> for Patches<'_> {
     /// Pixels `x..x + R` against panel `j`, its first `V` vectors of columns.
     #[inline(always)]
-    fn run<S: Simd, const R: usize, const V: usize>(
+    fn tile<const R: usize, const V: usize>(
         &self,
         t: &mut Tile<'_, S>,
         panel: &[f32],

@@ -34,24 +34,6 @@ impl<'a, S: Simd> Tile<'a, S> {
         self.s
     }
 
-    /// Rows `r0..r1` of a panel whose real columns fit in its first vector.
-    #[inline(always)]
-    pub(super) fn half(&mut self, panel: &[f32], (r0, r1): (usize, usize), j: usize) {
-        let mut r = r0;
-        while r + 2 * MR <= r1 {
-            self.run::<{ 2 * MR }, 1>(panel, r, j);
-            r += 2 * MR;
-        }
-        while r + 4 <= r1 {
-            self.run::<4, 1>(panel, r, j);
-            r += 4;
-        }
-        while r < r1 {
-            self.run::<1, 1>(panel, r, j);
-            r += 1;
-        }
-    }
-
     /// Rows `row..row + R` of panel `j`, its first `V` vectors of columns (1 or 2).
     #[inline(always)]
     pub(super) fn run<const R: usize, const V: usize>(
@@ -140,5 +122,75 @@ impl<'a, S: Simd> Tile<'a, S> {
                 }
             }
         }
+    }
+}
+
+/// How the rows of a product's left operand reach a register tile: a tile of `R` rows from
+/// `row` against panel `j`, its first `V` vectors of columns (1 or 2), finished into the output.
+/// Dense rows ([`Rows`]) for the 1x1 convolutions; the stem's patches read in place.
+pub(crate) trait TileRows<S: Simd> {
+    fn tile<const R: usize, const V: usize>(
+        &self,
+        t: &mut Tile<'_, S>,
+        panel: &[f32],
+        row: usize,
+        j: usize,
+    );
+}
+
+/// Rows of `k` contiguous floats (a 1x1 convolution's activations).
+pub(super) struct Rows;
+
+impl<S: Simd> TileRows<S> for Rows {
+    #[inline(always)]
+    fn tile<const R: usize, const V: usize>(
+        &self,
+        t: &mut Tile<'_, S>,
+        panel: &[f32],
+        row: usize,
+        j: usize,
+    ) {
+        t.run::<R, V>(panel, row, j);
+    }
+}
+
+/// Rows `r0..r1` against panel `j` in register tiles: `MR` rows x 2 vectors, the last rows in a
+/// smaller tile; a last panel at most one vector wide (n = 16, 24, 80 on AVX-512) in tiles of
+/// one vector of columns and twice the rows, instead of multiplying zeros.
+#[inline(always)]
+pub(crate) fn sweep<S: Simd, L: TileRows<S>>(
+    t: &mut Tile<'_, S>,
+    rows: &L,
+    panel: &[f32],
+    j: usize,
+    (r0, r1): (usize, usize),
+) {
+    let mut r = r0;
+    if t.n - j * t.w.nr <= S::F32_LANES {
+        while r + 2 * MR <= r1 {
+            rows.tile::<{ 2 * MR }, 1>(t, panel, r, j);
+            r += 2 * MR;
+        }
+        while r + 4 <= r1 {
+            rows.tile::<4, 1>(t, panel, r, j);
+            r += 4;
+        }
+        while r < r1 {
+            rows.tile::<1, 1>(t, panel, r, j);
+            r += 1;
+        }
+        return;
+    }
+    while r + MR <= r1 {
+        rows.tile::<MR, 2>(t, panel, r, j);
+        r += MR;
+    }
+    match r1 - r {
+        1 => rows.tile::<1, 2>(t, panel, r, j),
+        2 => rows.tile::<2, 2>(t, panel, r, j),
+        3 => rows.tile::<3, 2>(t, panel, r, j),
+        4 => rows.tile::<4, 2>(t, panel, r, j),
+        5 => rows.tile::<5, 2>(t, panel, r, j),
+        _ => {}
     }
 }

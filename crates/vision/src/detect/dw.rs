@@ -181,18 +181,18 @@ impl Row<'_> {
         let bias = load::<S, TAIL>(s, &self.dw.bias[cb..], n);
         let mut ox = 0;
         while ox < ow {
-            match ow - ox > H {
-                true => self.tile::<S, K, ST, Q, TAIL>(s, &wv, bias, ox, (first, end), (cb, n)),
-                false => self.tile::<S, K, ST, H, TAIL>(s, &wv, bias, ox, (first, end), (cb, n)),
-            }
-            ox += if ow - ox > H { Q } else { H };
+            let (inner, cn) = ((first, end), (cb, n));
+            ox += match ow - ox > H {
+                true => self.tile::<S, K, ST, Q, TAIL>(s, &wv, bias, ox, inner, cn),
+                false => self.tile::<S, K, ST, H, TAIL>(s, &wv, bias, ox, inner, cn),
+            };
         }
     }
 
-    /// Output pixels `ox..ox + R` (those inside the row), channels `cb..cb + n`. Border pixels
-    /// (outside `first..end`) run in the tile too, their taps outside the row reading zeros,
-    /// which leave the sums as they are: R independent multiply-add chains instead of one per
-    /// pixel, which would wait on each add's latency.
+    /// Output pixels `ox..ox + R` (those inside the row), channels `cb..cb + n`; returns `R`,
+    /// the pixels it stepped over. Border pixels (outside `first..end`) run in the tile too,
+    /// their taps outside the row reading zeros, which leave the sums as they are: R independent
+    /// multiply-add chains instead of one per pixel, which would wait on each add's latency.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn tile<S: Simd, const K: usize, const ST: usize, const R: usize, const TAIL: bool>(
@@ -203,7 +203,7 @@ impl Row<'_> {
         ox: usize,
         (first, end): (usize, usize),
         (cb, n): (usize, usize),
-    ) {
+    ) -> usize {
         let (zero, six, three) = (s.splat_f32s(0.0), s.splat_f32s(6.0), s.splat_f32s(3.0));
         let acc = match ox >= first && ox + R <= end {
             true => self.pixels::<S, K, ST, R, false, TAIL>(s, wv, bias, ox, (cb, n)),
@@ -215,6 +215,7 @@ impl Row<'_> {
             let v = activate(s, self.act, a, zero, three, six);
             store::<S, TAIL>(s, &mut self.orow[(ox + q) * c + cb..], n, v);
         }
+        R
     }
 
     /// `bias + sum of taps` for the `R` output pixels from `ox`, side by side. Each input

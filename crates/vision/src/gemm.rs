@@ -12,6 +12,8 @@ mod tile;
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
+use crate::buf::Floats;
+
 use tile::Rows;
 pub(crate) use tile::{sweep, Tile, TileRows};
 
@@ -57,14 +59,7 @@ pub enum Epilogue<'a> {
 impl Packed {
     /// Packs row-major `w` (`[k][n]`) for the SIMD width this CPU will run with.
     pub fn new(w: &[f32], k: usize, n: usize, bias: Option<&[f32]>) -> Packed {
-        struct Lanes;
-        impl WithSimd for Lanes {
-            type Output = usize;
-            fn with_simd<S: Simd>(self, _: S) -> usize {
-                S::F32_LANES
-            }
-        }
-        let nr = 2 * Arch::new().dispatch(Lanes);
+        let nr = 2 * crate::kernels::f32_lanes();
         let panels = n.div_ceil(nr);
         let mut data = vec![0.0f32; panels * k * nr];
         for (j, panel) in data.chunks_exact_mut(k * nr).enumerate() {
@@ -123,7 +118,7 @@ const BLOCK_FLOATS: usize = 1 << 16;
 pub fn pointwise(
     inp: &[f32],
     w: &Packed,
-    out: &mut Vec<f32>,
+    out: &mut impl Floats,
     epi: Epilogue<'_>,
 ) -> anyhow::Result<()> {
     let (k, n) = (w.k, w.n);

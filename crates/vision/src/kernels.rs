@@ -207,6 +207,19 @@ impl Act {
 /// Largest depthwise kernel side.
 pub const MAX_K: usize = 5;
 
+/// Floats in the widest SIMD vector this CPU runs with (`pulp`'s dispatch: 16 with AVX-512, 8
+/// with AVX2).
+pub fn f32_lanes() -> usize {
+    struct Lanes;
+    impl WithSimd for Lanes {
+        type Output = usize;
+        fn with_simd<S: Simd>(self, _: S) -> usize {
+            S::F32_LANES
+        }
+    }
+    Arch::new().dispatch(Lanes)
+}
+
 /// `dst = relu6(src)`, compiled for the best instruction set available at run time.
 pub fn relu6_copy(arch: Arch, src: &[f32], dst: &mut [f32]) {
     arch.dispatch(Relu6 { src, dst });

@@ -29,6 +29,7 @@
 //! A name several sources give (classifier, detector, faces) keeps its best confidence.
 
 mod block;
+pub mod buf;
 pub mod cli;
 mod config;
 pub mod detect;

@@ -6,10 +6,11 @@ use std::sync::Mutex;
 
 use anyhow::Context;
 
+use crate::buf::{Buf, Floats};
 use crate::kernels::Shape;
 
 /// A value: its shape and NHWC data; `None` once freed, or for an op folded into the next.
-pub(crate) type Value = Option<(Shape, Vec<f32>)>;
+pub(crate) type Value = Option<(Shape, Buf)>;
 
 /// An op of a program: which values it reads.
 pub(crate) trait ProgramOp {
@@ -19,7 +20,7 @@ pub(crate) trait ProgramOp {
 /// Op `i` of `program`: computes its value from `vals`; buffers come from (and temporaries go
 /// back to) the pool.
 pub(crate) type Step<'a, O> =
-    dyn FnMut(usize, &O, &mut [Value], &mut Vec<Vec<f32>>) -> anyhow::Result<Value> + 'a;
+    dyn FnMut(usize, &O, &mut [Value], &mut Vec<Buf>) -> anyhow::Result<Value> + 'a;
 
 pub(crate) struct Program<O> {
     pub(crate) ops: Vec<O>,
@@ -27,7 +28,7 @@ pub(crate) struct Program<O> {
     /// Op index after which each value is no longer read (freed then); `MAX` for outputs.
     last_use: Vec<usize>,
     /// Idle buffer sets, one per concurrent pass at most.
-    spare: Mutex<Vec<Vec<Vec<f32>>>>,
+    spare: Mutex<Vec<Vec<Buf>>>,
 }
 
 impl<O: ProgramOp> Program<O> {
@@ -58,7 +59,7 @@ impl<O: ProgramOp> Program<O> {
     }
 
     /// An empty buffer from the pool, for a pass's input (see [`Program::run`]).
-    pub(crate) fn buffer(&self) -> Vec<f32> {
+    pub(crate) fn buffer(&self) -> Buf {
         let mut sets = self.spare.lock().unwrap_or_else(|e| e.into_inner());
         let mut b = sets.last_mut().and_then(Vec::pop).unwrap_or_default();
         b.clear();
@@ -70,9 +71,9 @@ impl<O: ProgramOp> Program<O> {
     pub(crate) fn run(
         &self,
         s0: Shape,
-        input: Vec<f32>,
+        input: Buf,
         step: &mut Step<'_, O>,
-    ) -> anyhow::Result<Vec<Vec<f32>>> {
+    ) -> anyhow::Result<Vec<Buf>> {
         let lock = || self.spare.lock().unwrap_or_else(|e| e.into_inner());
         let mut spare = lock().pop().unwrap_or_default();
         let mut vals: Vec<Value> = Vec::with_capacity(self.ops.len() + 1);
@@ -100,7 +101,7 @@ impl<O: ProgramOp> Program<O> {
     /// Gives buffers the caller is done with (outputs of [`Program::run`]) back to the pool.
     /// Without, every pass finds the pool short and grows fresh buffers op by op (realloc
     /// copies, zero fills, page faults: ~3 % of a tagging pass).
-    pub(crate) fn recycle(&self, bufs: impl IntoIterator<Item = Vec<f32>>) {
+    pub(crate) fn recycle(&self, bufs: impl IntoIterator<Item = Buf>) {
         let mut sets = self.spare.lock().unwrap_or_else(|e| e.into_inner());
         match sets.last_mut() {
             Some(set) => set.extend(bufs),

@@ -9,6 +9,7 @@
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
+use crate::buf::Floats;
 use crate::gemm::{sweep, Epilogue, Packed, Tile, TileRows};
 use crate::kernels::{im2col_pixels, same_padding, Shape};
 
@@ -23,7 +24,7 @@ pub fn stem_conv(
     (k, stride): (usize, usize),
     w: &Packed,
     epi: Epilogue<'_>,
-    out: &mut Vec<f32>,
+    out: &mut impl Floats,
 ) -> Shape {
     let (_, _, oh) = same_padding(s.h, k, stride);
     let (_, _, ow) = same_padding(s.w, k, stride);

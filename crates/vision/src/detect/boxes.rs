@@ -108,7 +108,7 @@ mod tests {
         let det = ObjectDetector { net, side: 320 };
         let scaled = det.scale(&img, &mut fast_image_resize::Resizer::new());
         let frame = Frame::new(img.width(), img.height(), 320);
-        let mut input = Vec::new();
+        let mut input = crate::buf::Buf::default();
         frame.render(&scaled.unwrap(), &mut input);
         let net = det.net;
         let whole = net

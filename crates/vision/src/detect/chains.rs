@@ -96,18 +96,17 @@ fn producer(ops: &[Op], reads: &[usize], mut v: usize) -> Option<(usize, Vec<usi
     }
 }
 
-/// Channels the depthwise kernel takes a SIMD vector at a time (AVX2's 8; a multiple of SSE's 4).
-const VECTOR: usize = 8;
-
-/// `b` with its expanded channels padded with zeros to whole vectors, when it has an expansion
-/// (one block expands to 18: its last 2 channels took the depthwise kernel's scalar loop, ~8x
-/// slower per channel). The extra channels are 0 after the expansion (zero weights and bias;
+/// `b` with its expanded channels padded with zeros to whole SIMD vectors, when it has an
+/// expansion: one block expands to 18 (its last 2 channels took the depthwise kernel's scalar
+/// loop, ~8x slower per channel), and with whole vectors every pixel of the expanded rows
+/// starts on a vector boundary, so with the rows aligned (`fused.rs`) no load straddles two
+/// cache lines (72 channels on AVX-512's 16 lanes: every other pixel did). The extra channels are 0 after the expansion (zero weights and bias;
 /// ReLU and hard swish keep 0), stay 0 through the depthwise conv and add exact zeros in the
 /// projection. The real channels' results differ only in rounding: the vector kernel's fused
 /// multiply-add where the scalar loop rounded the product and the sum apart.
 fn pad(b: Block) -> Block {
     let ce = b.dw.bias.len();
-    let to = ce.next_multiple_of(VECTOR);
+    let to = ce.next_multiple_of(crate::kernels::f32_lanes());
     let Some((e, act)) = b.expand.as_ref().filter(|_| to != ce) else {
         return b;
     };
@@ -148,8 +147,8 @@ mod tests {
     use super::*;
     use crate::kernels::Shape;
 
-    /// A block expanding to 18 channels gives the same outputs padded to 24 (up to the fused
-    /// multiply-add's rounding).
+    /// A block expanding to 18 channels gives the same outputs padded to whole vectors (up to
+    /// the fused multiply-add's rounding).
     #[test]
     fn padding_the_expansion_changes_nothing() {
         let s = Shape {
@@ -177,7 +176,8 @@ mod tests {
         };
         for act in [Act::Relu, Act::HSwish(1.0 / 6.0)] {
             let padded = pad(block(act));
-            assert_eq!(padded.dw.bias.len(), 24);
+            let lanes = crate::kernels::f32_lanes();
+            assert_eq!(padded.dw.bias.len(), 18usize.next_multiple_of(lanes));
             let run = |b: &Block| {
                 let mut out = Vec::new();
                 b.run(&x, s, &mut out, &mut Vec::new()).unwrap();

@@ -9,10 +9,11 @@
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
+use crate::buf::Floats;
 use crate::kernels::{same_padding, Act, Depthwise, Shape, MAX_K};
 
 /// `act(dw(x) + bias)` into `out` (reused); returns the output shape.
-pub fn depthwise(x: &[f32], s: Shape, dw: &Depthwise, act: Act, out: &mut Vec<f32>) -> Shape {
+pub fn depthwise(x: &[f32], s: Shape, dw: &Depthwise, act: Act, out: &mut impl Floats) -> Shape {
     let (pt, _, oh) = same_padding(s.h, dw.k, dw.stride);
     let (pl, _, ow) = same_padding(s.w, dw.k, dw.stride);
     let c = s.c;

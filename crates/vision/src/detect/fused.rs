@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use super::dw;
 use super::net::epilogue;
+use crate::buf::{Buf, Floats};
 use crate::gemm::{Epilogue, Packed};
 use crate::kernels::{same_padding, Act, Depthwise, Shape, MAX_K};
 
@@ -34,7 +35,7 @@ pub(super) struct Block {
 }
 
 /// One task's buffers: the ring of expanded rows and the depthwise output rows.
-type Scratch = (Vec<f32>, Vec<f32>);
+type Scratch = (Buf, Buf);
 
 impl Block {
     /// Runs the block on `x` (`s`) into `out`; buffers come from and go back to `spare`.
@@ -42,8 +43,8 @@ impl Block {
         &self,
         x: &[f32],
         s: Shape,
-        out: &mut Vec<f32>,
-        spare: &mut Vec<Vec<f32>>,
+        out: &mut impl Floats,
+        spare: &mut Vec<Buf>,
     ) -> anyhow::Result<Shape> {
         self.run_with(&self.dw, x, s, out, spare)
     }
@@ -56,8 +57,8 @@ impl Block {
         gate: &[f32],
         x: &[f32],
         s: Shape,
-        out: &mut Vec<f32>,
-        spare: &mut Vec<Vec<f32>>,
+        out: &mut impl Floats,
+        spare: &mut Vec<Buf>,
     ) -> anyhow::Result<Shape> {
         anyhow::ensure!(
             self.expand.is_none() && s.n == 1 && gate.len() == s.c,
@@ -73,8 +74,8 @@ impl Block {
         dw: &Depthwise,
         x: &[f32],
         s: Shape,
-        out: &mut Vec<f32>,
-        spare: &mut Vec<Vec<f32>>,
+        out: &mut impl Floats,
+        spare: &mut Vec<Buf>,
     ) -> anyhow::Result<Shape> {
         let cin = self.expand.as_ref().map_or(dw.bias.len(), |e| e.0.k);
         anyhow::ensure!(s.c == cin, "block: {} channels into {cin}", s.c);
@@ -306,7 +307,7 @@ pub(super) mod tests {
                             residual,
                         };
                         let mut got = vec![f32::NAN; 7];
-                        let mut spare = vec![vec![f32::NAN; 5]; 3];
+                        let mut spare = vec![Buf::from(vec![f32::NAN; 5]); 3];
                         let gs = pool
                             .install(|| block.run(&x, s, &mut got, &mut spare))
                             .unwrap();

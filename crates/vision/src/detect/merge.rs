@@ -4,10 +4,11 @@
 
 use rayon::prelude::*;
 
+use crate::buf::Floats;
 use crate::kernels::{Act, Shape};
 
 /// Bilinear resize to `oh x ow` with TF's legacy sampling: source = destination * in / out.
-pub fn resize(x: &[f32], s: Shape, oh: usize, ow: usize, out: &mut Vec<f32>) -> Shape {
+pub fn resize(x: &[f32], s: Shape, oh: usize, ow: usize, out: &mut impl Floats) -> Shape {
     let c = s.c;
     out.clear();
     out.resize(s.n * oh * ow * c, 0.0);
@@ -102,9 +103,9 @@ pub fn concat_resized(
     (x, xs): (&[f32], Shape),
     (y, ys): (&[f32], Shape),
     act: Act,
-    out: &mut Vec<f32>,
-    tmp: &mut Vec<f32>,
-    sums: Option<&mut Vec<f32>>,
+    out: &mut impl Floats,
+    tmp: &mut impl Floats,
+    sums: Option<&mut impl Floats>,
 ) -> anyhow::Result<Shape> {
     anyhow::ensure!(xs.n == ys.n, "concat: shapes {xs:?} and {ys:?}");
     let (cx, cy) = (xs.c, ys.c);
@@ -116,8 +117,8 @@ pub fn concat_resized(
     out.resize(xs.n * xs.h * xs.w * c, 0.0);
     let mut sums = sums;
     if let Some(s) = sums.as_deref_mut() {
-        s.clear();
         s.resize(xs.n * c, 0.0);
+        s.fill(0.0);
     }
     let per = xs.h * xs.w;
     for (n, img) in out.chunks_exact_mut(per * c).enumerate() {
@@ -162,7 +163,7 @@ pub fn concat(
     a: (&[f32], Shape),
     b: (&[f32], Shape),
     act: Act,
-    out: &mut Vec<f32>,
+    out: &mut impl Floats,
 ) -> anyhow::Result<Shape> {
     let ((x, xs), (y, ys)) = (a, b);
     anyhow::ensure!(

@@ -34,6 +34,7 @@ use fast_image_resize::{
 use image::RgbImage;
 use imgtag_core::BBox;
 
+use crate::buf::{Buf, Floats};
 pub use decode::COCO;
 use net::DetectNet;
 pub use net::{RawOutput, SIDE};
@@ -181,7 +182,7 @@ impl Frame {
 
     /// The scaled photo (`dw x dh`) in the frame, raw values 0..255 (`h x w x 3`), into
     /// `canvas` (emptied first): written once, row by row, bars included.
-    fn render(&self, part: &RgbImage, canvas: &mut Vec<f32>) {
+    fn render(&self, part: &RgbImage, canvas: &mut Buf) {
         let row_len = self.w * 3;
         canvas.clear();
         canvas.reserve(self.h * row_len);

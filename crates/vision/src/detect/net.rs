@@ -9,6 +9,7 @@ use super::boxes::BoxHead;
 use super::fused::gated;
 pub(super) use super::op::Op;
 use super::{decode, load, profile};
+use crate::buf::{Buf, Floats};
 use crate::kernels::Shape;
 use crate::program::{Program, Value};
 pub(super) use exec::epilogue;
@@ -26,8 +27,8 @@ pub const CLASSES: usize = 80;
 /// and the box extents (left, top, right, bottom distances in input pixels, `[n][gh][gw][4]`),
 /// where `(gh, gw)` = [`RawOutput::grid`], the input's size / `STRIDE` (128x128 at 512x512).
 pub struct RawOutput {
-    pub keypoints: Vec<f32>,
-    pub wh: Vec<f32>,
+    pub keypoints: Buf,
+    pub wh: Buf,
     /// Grid rows and columns.
     pub grid: (usize, usize),
     /// `keypoints` holds the heatmap's logits, the sigmoid not applied (decoding only needs it
@@ -79,7 +80,7 @@ impl DetectNet {
     /// (see [`RawOutput::top`]). `input` best comes from [`DetectNet::input_buffer`].
     pub fn forward(
         &self,
-        input: Vec<f32>,
+        input: Buf,
         (h, w): (usize, usize),
         peaks_from: Option<f32>,
     ) -> anyhow::Result<RawOutput> {
@@ -129,7 +130,7 @@ impl DetectNet {
                     };
                     let map = if x == g { y } else { x };
                     let (_, gv) = vals[g].as_ref().context("value already freed")?;
-                    gate = Some(gv.clone());
+                    gate = Some(gv.to_vec());
                     self.run(i, &Op::Identity { x: map }, vals, spare, (h, w))
                         .map(Some)
                 }
@@ -158,7 +159,7 @@ impl DetectNet {
                 _ => self.run(i, op, vals, spare, (h, w)).map(Some),
             })
         })?;
-        let [keypoints, mut wh]: [Vec<f32>; 2] = outs
+        let [keypoints, mut wh]: [Buf; 2] = outs
             .try_into()
             .map_err(|_| anyhow::anyhow!("two outputs"))?;
         let grid = (h / STRIDE, w / STRIDE);
@@ -199,7 +200,7 @@ impl DetectNet {
     }
 
     /// An empty buffer from the pool for [`DetectNet::forward`]'s input.
-    pub fn input_buffer(&self) -> Vec<f32> {
+    pub fn input_buffer(&self) -> Buf {
         self.program.buffer()
     }
 

@@ -5,6 +5,7 @@
 #[cfg(test)]
 use rayon::prelude::*;
 
+use crate::buf::Floats;
 #[cfg(test)]
 use crate::kernels::same_padding;
 use crate::kernels::Shape;
@@ -61,7 +62,7 @@ pub fn depthwise(
 }
 
 /// Mean over each image's pixels, per channel: `[n, 1, 1, c]`.
-pub fn mean(x: &[f32], s: Shape, out: &mut Vec<f32>) -> Shape {
+pub fn mean(x: &[f32], s: Shape, out: &mut impl Floats) -> Shape {
     out.clear();
     out.resize(s.n * s.c, 0.0);
     let px = s.h * s.w;
@@ -75,7 +76,7 @@ pub fn mean(x: &[f32], s: Shape, out: &mut Vec<f32>) -> Shape {
 }
 
 /// `map * gate` for a `[n, h, w, c]` map and a `[n, 1, 1, c]` gate (or equal shapes), into `out`.
-pub fn mul(a: (&[f32], Shape), b: (&[f32], Shape), out: &mut Vec<f32>) -> anyhow::Result<Shape> {
+pub fn mul(a: (&[f32], Shape), b: (&[f32], Shape), out: &mut impl Floats) -> anyhow::Result<Shape> {
     let ((map, ms), (gate, gs)) = if a.1.h * a.1.w >= b.1.h * b.1.w {
         (a, b)
     } else {

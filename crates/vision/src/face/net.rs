@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 
 use super::load;
 use super::ops::{max_pool, pad_channels, relu};
+use crate::buf::{Buf, Floats};
 use crate::detect::dw::depthwise;
 use crate::gemm::{pointwise, Epilogue, Packed};
 use crate::kernels::{Act, Depthwise, Shape};
@@ -69,10 +70,10 @@ pub(super) enum Op {
 /// 16 box values (centre offset, size, 6 key points) per anchor, first the 16x16 grid (2 anchors
 /// per cell), then the 8x8 grid (6 per cell).
 pub struct RawOutput {
-    pub scores16: Vec<f32>,
-    pub scores8: Vec<f32>,
-    pub boxes16: Vec<f32>,
-    pub boxes8: Vec<f32>,
+    pub scores16: Buf,
+    pub scores8: Buf,
+    pub boxes16: Buf,
+    pub boxes8: Buf,
 }
 
 /// The detector network, ready for inference.
@@ -106,7 +107,7 @@ impl FaceNet {
         let outs = self.program.run(s0, first, &mut |i, op, vals, spare| {
             self.run(i, op, vals, spare)
         })?;
-        let [scores16, scores8, boxes16, boxes8]: [Vec<f32>; 4] = outs
+        let [scores16, scores8, boxes16, boxes8]: [Buf; 4] = outs
             .try_into()
             .map_err(|_| anyhow::anyhow!("four outputs"))?;
         let raw = RawOutput {
@@ -141,7 +142,7 @@ impl FaceNet {
         i: usize,
         op: &Op,
         vals: &mut [Value],
-        spare: &mut Vec<Vec<f32>>,
+        spare: &mut Vec<Buf>,
     ) -> anyhow::Result<Value> {
         let get = |v: usize| vals[v].as_ref().context("value already freed");
         let mut o = spare.pop().unwrap_or_default();
@@ -197,7 +198,7 @@ impl FaceNet {
                 let ((s, a), (_, b)) = (get(*x)?, get(*y)?);
                 anyhow::ensure!(a.len() == b.len(), "add: shapes differ");
                 o.clear();
-                o.extend(a.iter().zip(b).map(|(p, q)| p + q));
+                o.extend(a.iter().zip(b.iter()).map(|(p, q)| p + q));
                 *s
             }
             Op::MaxPool { x } => {

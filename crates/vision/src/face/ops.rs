@@ -3,6 +3,7 @@
 
 use pulp::{Arch, Simd, WithSimd};
 
+use crate::buf::Floats;
 use crate::kernels::Shape;
 
 /// `x = max(x, 0)` in place.
@@ -19,7 +20,7 @@ pub fn relu(x: &mut [f32]) {
 }
 
 /// 2x2 max pool, stride 2 (even sides in this network), into `out` (reused).
-pub fn max_pool(x: &[f32], s: Shape, out: &mut Vec<f32>) -> Shape {
+pub fn max_pool(x: &[f32], s: Shape, out: &mut impl Floats) -> Shape {
     let (oh, ow, c) = (s.h / 2, s.w / 2, s.c);
     out.clear();
     out.resize(s.n * oh * ow * c, f32::NEG_INFINITY);
@@ -36,7 +37,7 @@ pub fn max_pool(x: &[f32], s: Shape, out: &mut Vec<f32>) -> Shape {
 }
 
 /// Zero-pads every pixel's channels from `s.c` to `c`, into `out` (reused).
-pub fn pad_channels(x: &[f32], s: Shape, c: usize, out: &mut Vec<f32>) -> Shape {
+pub fn pad_channels(x: &[f32], s: Shape, c: usize, out: &mut impl Floats) -> Shape {
     out.clear();
     out.resize(x.len() / s.c * c, 0.0);
     for (d, px) in out.chunks_exact_mut(c).zip(x.chunks_exact(s.c)) {

@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use rayon::prelude::*;
 
 use super::{DetectNet, Op, SIDE};
+use crate::buf::{Buf, Floats};
 use crate::detect::{dw, merge, ops};
 use crate::gemm::{pointwise, Epilogue};
 use crate::kernels::{Act, Shape};
@@ -19,9 +20,9 @@ impl DetectNet {
         i: usize,
         op: &Op,
         vals: &mut [Value],
-        spare: &mut Vec<Vec<f32>>,
+        spare: &mut Vec<Buf>,
         (ih, iw): (usize, usize),
-    ) -> anyhow::Result<(Shape, Vec<f32>)> {
+    ) -> anyhow::Result<(Shape, Buf)> {
         match *op {
             Op::HSwish { x, c } => {
                 return self.unary(i, x, vals, spare, move |v| {
@@ -93,7 +94,7 @@ impl DetectNet {
                 let ((s, a), (sy, b)) = (get(*x)?, get(*y)?);
                 anyhow::ensure!(a.len() == b.len(), "op {i}: add {s:?} + {sy:?}");
                 o.clear();
-                o.extend(a.iter().zip(b).map(|(p, q)| p + q));
+                o.extend(a.iter().zip(b.iter()).map(|(p, q)| p + q));
                 *s
             }
             Op::Mean { x } => {
@@ -131,10 +132,10 @@ impl DetectNet {
         i: usize,
         op: &Op,
         vals: &[Value],
-        spare: &mut Vec<Vec<f32>>,
+        spare: &mut Vec<Buf>,
         (ih, iw): (usize, usize),
-        sums: Option<&mut Vec<f32>>,
-    ) -> anyhow::Result<(Shape, Vec<f32>)> {
+        sums: Option<&mut Buf>,
+    ) -> anyhow::Result<(Shape, Buf)> {
         let Op::ConcatResized { x, y, h, w, act } = *op else {
             bail!("op {i} is not a resizing concatenation");
         };
@@ -163,7 +164,7 @@ impl DetectNet {
         (x, y): (usize, usize),
         vals: &mut [Value],
         f: fn(&mut [f32], Shape, &[f32], Shape) -> anyhow::Result<()>,
-    ) -> Option<anyhow::Result<(Shape, Vec<f32>)>> {
+    ) -> Option<anyhow::Result<(Shape, Buf)>> {
         let len = |v: usize| vals[v].as_ref().map_or(0, |(_, d)| d.len());
         let (map, other) = if len(x) >= len(y) { (x, y) } else { (y, x) };
         if map == other || !self.program.last_reader(map, i) {
@@ -184,9 +185,9 @@ impl DetectNet {
         i: usize,
         x: usize,
         vals: &mut [Value],
-        spare: &mut Vec<Vec<f32>>,
+        spare: &mut Vec<Buf>,
         f: F,
-    ) -> anyhow::Result<(Shape, Vec<f32>)> {
+    ) -> anyhow::Result<(Shape, Buf)> {
         if self.program.last_reader(x, i) {
             let (s, mut d) = vals[x].take().context("value already freed")?;
             d.par_chunks_mut(1 << 14)

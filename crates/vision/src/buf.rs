@@ -26,6 +26,11 @@ pub struct Buf {
 /// are `Vec`'s.
 pub trait Floats: DerefMut<Target = [f32]> {
     fn resize(&mut self, len: usize, value: f32);
+    /// For kernels that then write every element: [`Floats::resize`] without setting the new
+    /// elements, which keep whatever the buffer held (stale floats, never uninitialised
+    /// memory). A pool buffer grows whenever it next holds a bigger value, and the zero fills
+    /// cost ~2 % of a tagging pass.
+    fn resize_to_write(&mut self, len: usize);
     fn clear(&mut self);
     fn extend_from_slice(&mut self, items: &[f32]);
     fn reserve(&mut self, extra: usize);
@@ -39,6 +44,10 @@ pub trait Floats: DerefMut<Target = [f32]> {
 impl Floats for Vec<f32> {
     fn resize(&mut self, len: usize, value: f32) {
         Vec::resize(self, len, value);
+    }
+
+    fn resize_to_write(&mut self, len: usize) {
+        Vec::resize(self, len, 0.0);
     }
 
     fn clear(&mut self) {
@@ -64,9 +73,18 @@ impl Floats for Vec<f32> {
 
 impl Floats for Buf {
     fn resize(&mut self, len: usize, value: f32) {
-        let keep = self.len.min(len);
+        let (keep, grown) = (self.len.min(len), self.v.len());
         self.set_len(len);
-        self.v[self.off + keep..self.off + len].fill(value);
+        // What the allocation grew by is zeros already.
+        let end = match value.to_bits() == 0 {
+            true => grown.saturating_sub(self.off).clamp(keep, len),
+            false => len,
+        };
+        self.v[self.off + keep..self.off + end].fill(value);
+    }
+
+    fn resize_to_write(&mut self, len: usize) {
+        self.set_len(len);
     }
 
     fn clear(&mut self) {
@@ -168,7 +186,8 @@ mod tests {
         let mut v: Vec<f32> = Vec::new();
         for round in 0..40 {
             let len = (round * 7919) % 50_000;
-            let x = round as f32;
+            // Zeros (the fill a grown allocation skips) in every other round.
+            let x = (round % 2 * round) as f32;
             Floats::resize(&mut b, len, x);
             v.resize(len, x);
             assert!(on_a_line(&b), "round {round}");
@@ -183,6 +202,11 @@ mod tests {
                 v.clear();
             }
         }
+        // Kept up to the new length; the rest is the kernel's to write.
+        let keep = b.len().min(1000);
+        b.resize_to_write(100_000);
+        assert!(on_a_line(&b));
+        assert_eq!(&b[..keep], &v[..keep]);
         let from = Buf::from(vec![1.0, 2.0, 3.0]);
         assert!(on_a_line(&from));
         assert_eq!(&from[..], &[1.0, 2.0, 3.0]);

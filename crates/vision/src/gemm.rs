@@ -124,7 +124,7 @@ pub fn pointwise(
     let (k, n) = (w.k, w.n);
     anyhow::ensure!(inp.len().is_multiple_of(k), "matrix shapes do not match");
     let m = inp.len() / k;
-    out.resize(m * n, 0.0);
+    out.resize_to_write(m * n);
     if let Epilogue::Residual(r) | Epilogue::BiasResidual { res: r, .. } = epi {
         anyhow::ensure!(r.len() == m * n, "residual shape does not match");
     }

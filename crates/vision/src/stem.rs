@@ -29,7 +29,7 @@ pub fn stem_conv(
     let (_, _, oh) = same_padding(s.h, k, stride);
     let (_, _, ow) = same_padding(s.w, k, stride);
     debug_assert_eq!(w.k, k * k * s.c + 1);
-    out.resize(s.n * oh * ow * w.n, 0.0);
+    out.resize_to_write(s.n * oh * ow * w.n);
     let arch = Arch::new();
     out.par_chunks_mut(BAND_ROWS * ow * w.n)
         .enumerate()

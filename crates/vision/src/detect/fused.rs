@@ -91,7 +91,7 @@ impl Block {
         let (_, _, oh) = same_padding(s.h, k, stride);
         let (_, _, ow) = same_padding(s.w, k, stride);
         let cout = self.project.n;
-        out.resize(s.n * oh * ow * cout, 0.0);
+        out.resize_to_write(s.n * oh * ow * cout);
         // Bands of output rows, one per worker and image (each band expands again the k - stride
         // input rows it shares with the band above).
         let group = (GROUP_PIXELS / ow).clamp(1, oh);
@@ -151,9 +151,9 @@ impl Block {
         let row_len = s.w * ce;
         let image = &x[n * s.h * s.w * s.c..][..s.h * s.w * s.c];
         if self.expand.is_some() {
-            ring.resize(k * row_len, 0.0);
+            ring.resize_to_write(k * row_len);
         }
-        dws.resize(group * ow * ce, 0.0);
+        dws.resize_to_write(group * ow * ce);
         // Which input row each ring slot holds (slot = row % k): the k rows of a window have
         // distinct slots, so expanding one never evicts another the window reads.
         let mut held = [usize::MAX; MAX_K];

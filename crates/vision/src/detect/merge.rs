@@ -10,8 +10,7 @@ use crate::kernels::{Act, Shape};
 /// Bilinear resize to `oh x ow` with TF's legacy sampling: source = destination * in / out.
 pub fn resize(x: &[f32], s: Shape, oh: usize, ow: usize, out: &mut impl Floats) -> Shape {
     let c = s.c;
-    out.clear();
-    out.resize(s.n * oh * ow * c, 0.0);
+    out.resize_to_write(s.n * oh * ow * c);
     if (oh, ow) == (2 * s.h, 2 * s.w) {
         double(x, s, out);
         return Shape { h: oh, w: ow, ..s };
@@ -114,7 +113,7 @@ pub fn concat_resized(
     if !doubled {
         resize(y, ys, xs.h, xs.w, tmp);
     }
-    out.resize(xs.n * xs.h * xs.w * c, 0.0);
+    out.resize_to_write(xs.n * xs.h * xs.w * c);
     let mut sums = sums;
     if let Some(s) = sums.as_deref_mut() {
         s.resize(xs.n * c, 0.0);

@@ -17,7 +17,7 @@ pub fn depthwise(x: &[f32], s: Shape, dw: &Depthwise, act: Act, out: &mut impl F
     let (pt, _, oh) = same_padding(s.h, dw.k, dw.stride);
     let (pl, _, ow) = same_padding(s.w, dw.k, dw.stride);
     let c = s.c;
-    out.resize(s.n * oh * ow * c, 0.0);
+    out.resize_to_write(s.n * oh * ow * c);
     let arch = Arch::new();
     out.par_chunks_mut(ow * c)
         .enumerate()

@@ -19,31 +19,45 @@ pub fn depthwise(x: &[f32], s: Shape, dw: &Depthwise, act: Act, out: &mut impl F
     let c = s.c;
     out.resize_to_write(s.n * oh * ow * c);
     let arch = Arch::new();
-    out.par_chunks_mut(ow * c)
+    // Pairs of output rows of one image (the last one alone when `oh` is odd).
+    out.par_chunks_mut(oh * ow * c)
         .enumerate()
-        .for_each(|(r, orow)| {
-            let (n, oy) = (r / oh, r % oh);
+        .flat_map(|(n, img)| {
+            img.par_chunks_mut(2 * ow * c)
+                .enumerate()
+                .map(move |(p, o)| (n, p, o))
+        })
+        .for_each(|(n, p, o)| {
             let img = &x[n * s.h * s.w * c..][..s.h * s.w * c];
-            let rows = std::array::from_fn(|ky| {
-                (oy * dw.stride + ky)
+            let oy = 2 * p;
+            let rows = std::array::from_fn(|j| {
+                (oy * dw.stride + j)
                     .checked_sub(pt)
-                    .filter(|&y| y < s.h && ky < dw.k)
+                    .filter(|&y| y < s.h)
                     .map(|y| &img[y * s.w * c..][..s.w * c])
             });
-            row(arch, rows, (s.w, pl), dw, act, orow);
+            let (first, next) = o.split_at_mut(ow * c);
+            let next = (!next.is_empty()).then_some(next);
+            rows_of(arch, rows, (s.w, pl), dw, act, first, next);
         });
     Shape { h: oh, w: ow, ..s }
 }
 
-/// One output row `orow` from the `k` input rows it reads (`None` above or below the map), each
-/// `w` pixels of the layer's channels wide, with `pl` pixels of left padding.
-pub(super) fn row(
+/// Input rows a call reads: `k` for one output row, `k + stride` for two.
+pub(super) const WINDOW: usize = MAX_K + 2;
+
+/// Output row `orow` from input rows `rows[..k]`, and with `next`, the row below it from
+/// `rows[stride..stride + k]` (rows `None` above or below the map), each `w` pixels of the
+/// layer's channels wide, with `pl` pixels of left padding. Two rows at a time load each input
+/// row shared by both once: 1.3-1.4x the single row's rate in a microbenchmark (`bench/README.md`).
+pub(super) fn rows_of(
     arch: Arch,
-    rows: [Option<&[f32]>; MAX_K],
+    rows: [Option<&[f32]>; WINDOW],
     (w, pl): (usize, usize),
     dw: &Depthwise,
     act: Act,
     orow: &mut [f32],
+    next: Option<&mut [f32]>,
 ) {
     arch.dispatch(Row {
         rows,
@@ -53,12 +67,13 @@ pub(super) fn row(
         dw,
         act,
         orow,
+        next,
     });
 }
 
 struct Row<'a> {
-    /// The k input rows the output row reads (`None` above or below the map).
-    rows: [Option<&'a [f32]>; MAX_K],
+    /// The input rows the output rows read (`None` above or below the map).
+    rows: [Option<&'a [f32]>; WINDOW],
     /// Input width and channels, left padding.
     w: usize,
     c: usize,
@@ -66,26 +81,23 @@ struct Row<'a> {
     dw: &'a Depthwise,
     act: Act,
     orow: &'a mut [f32],
+    /// The output row below `orow`, computed in the same sweep.
+    next: Option<&'a mut [f32]>,
 }
 
 impl WithSimd for Row<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
-        // Pixels per tile (and per tile at the row's end): as many as keep the row's input
-        // vectors, the accumulators and a weight within the registers (16 on AVX2, 32 with
-        // AVX-512's 16 lanes).
-        let wide = S::F32_LANES >= 16;
-        match (self.dw.k, self.dw.stride, wide) {
-            (3, 1, true) => self.sweep::<S, 3, 1, 12, 6>(s),
-            (3, 2, true) => self.sweep::<S, 3, 2, 6, 3>(s),
-            (5, 1, true) => self.sweep::<S, 5, 1, 8, 4>(s),
-            (5, 2, true) => self.sweep::<S, 5, 2, 6, 3>(s),
-            (3, 1, false) => self.sweep::<S, 3, 1, 6, 3>(s),
-            (3, 2, false) => self.sweep::<S, 3, 2, 4, 2>(s),
-            (5, 1, false) => self.sweep::<S, 5, 1, 4, 2>(s),
-            (5, 2, false) => self.sweep::<S, 5, 2, 3, 2>(s),
-            _ => self.scalar(0),
+        // Two rows at a time only with AVX-512's 32 registers: the accumulators of both rows,
+        // the weights and a row's input vectors fit.
+        let two = S::F32_LANES >= 16 && self.next.is_some();
+        match (two, self.dw.k, self.dw.stride) {
+            (true, 3, 1) => self.sweep::<S, 3, 1, 4, 2, 2>(s),
+            (true, 3, 2) => self.sweep::<S, 3, 2, 4, 2, 2>(s),
+            (true, 5, 1) => self.sweep::<S, 5, 1, 4, 2, 2>(s),
+            (true, 5, 2) => self.sweep::<S, 5, 2, 4, 2, 2>(s),
+            _ => self.one_by_one(s),
         }
     }
 }
@@ -132,23 +144,73 @@ fn store<S: Simd, const TAIL: bool>(s: S, x: &mut [f32], n: usize, v: S::f32s) {
 }
 
 impl Row<'_> {
+    /// Without two-row tiles (AVX2, or a kernel size without SIMD code): the rows one by one.
     #[inline(always)]
-    fn sweep<S: Simd, const K: usize, const ST: usize, const Q: usize, const H: usize>(
+    fn one_by_one<S: Simd>(mut self, s: S) {
+        let next = self.next.take();
+        let (rows, st) = (self.rows, self.dw.stride);
+        let (w, c, pl, dw, act) = (self.w, self.c, self.pl, self.dw, self.act);
+        self.one(s);
+        if let Some(orow) = next {
+            let rows = std::array::from_fn(|j| rows.get(j + st).copied().flatten());
+            let lower = Row {
+                rows,
+                w,
+                c,
+                pl,
+                dw,
+                act,
+                orow,
+                next: None,
+            };
+            lower.one(s);
+        }
+    }
+
+    /// `orow` alone. Pixels per tile (and per tile at the row's end): as many as keep the row's
+    /// input vectors, the accumulators and a weight within the registers (16 on AVX2, 32 with
+    /// AVX-512's 16 lanes).
+    #[inline(always)]
+    fn one<S: Simd>(self, s: S) {
+        let wide = S::F32_LANES >= 16;
+        match (self.dw.k, self.dw.stride, wide) {
+            (3, 1, true) => self.sweep::<S, 3, 1, 12, 6, 1>(s),
+            (3, 2, true) => self.sweep::<S, 3, 2, 6, 3, 1>(s),
+            (5, 1, true) => self.sweep::<S, 5, 1, 8, 4, 1>(s),
+            (5, 2, true) => self.sweep::<S, 5, 2, 6, 3, 1>(s),
+            (3, 1, false) => self.sweep::<S, 3, 1, 6, 3, 1>(s),
+            (3, 2, false) => self.sweep::<S, 3, 2, 4, 2, 1>(s),
+            (5, 1, false) => self.sweep::<S, 5, 1, 4, 2, 1>(s),
+            (5, 2, false) => self.sweep::<S, 5, 2, 3, 2, 1>(s),
+            _ => self.scalar(0),
+        }
+    }
+
+    /// `N` output rows (1, or 2 with `next`), each vector of channels in turn.
+    #[inline(always)]
+    fn sweep<
+        S: Simd,
+        const K: usize,
+        const ST: usize,
+        const Q: usize,
+        const H: usize,
+        const N: usize,
+    >(
         mut self,
         s: S,
     ) {
         let (c, lanes) = (self.c, S::F32_LANES);
         let whole = c / lanes * lanes;
         for cb in (0..whole).step_by(lanes) {
-            self.channels::<S, K, ST, Q, H, false>(s, cb, lanes);
+            self.channels::<S, K, ST, Q, H, N, false>(s, cb, lanes);
         }
         if whole < c {
-            self.channels::<S, K, ST, Q, H, true>(s, whole, c - whole);
+            self.channels::<S, K, ST, Q, H, N, true>(s, whole, c - whole);
         }
     }
 
-    /// Channels `cb..cb + n` of the whole output row (`n` < lanes only when `TAIL`), in tiles
-    /// of `Q` pixels, or `H` where no more are left.
+    /// Channels `cb..cb + n` of the whole output row(s) (`n` < lanes only when `TAIL`), in
+    /// tiles of `Q` pixels, or `H` where no more are left.
     #[inline(always)]
     fn channels<
         S: Simd,
@@ -156,6 +218,7 @@ impl Row<'_> {
         const ST: usize,
         const Q: usize,
         const H: usize,
+        const N: usize,
         const TAIL: bool,
     >(
         &mut self,
@@ -184,19 +247,27 @@ impl Row<'_> {
         while ox < ow {
             let (inner, cn) = ((first, end), (cb, n));
             ox += match ow - ox > H {
-                true => self.tile::<S, K, ST, Q, TAIL>(s, &wv, bias, ox, inner, cn),
-                false => self.tile::<S, K, ST, H, TAIL>(s, &wv, bias, ox, inner, cn),
+                true => self.tile::<S, K, ST, Q, N, TAIL>(s, &wv, bias, ox, inner, cn),
+                false => self.tile::<S, K, ST, H, N, TAIL>(s, &wv, bias, ox, inner, cn),
             };
         }
     }
 
-    /// Output pixels `ox..ox + R` (those inside the row), channels `cb..cb + n`; returns `R`,
-    /// the pixels it stepped over. Border pixels (outside `first..end`) run in the tile too,
-    /// their taps outside the row reading zeros, which leave the sums as they are: R independent
-    /// multiply-add chains instead of one per pixel, which would wait on each add's latency.
+    /// Output pixels `ox..ox + R` (those inside the row) of the `N` rows, channels
+    /// `cb..cb + n`; returns `R`, the pixels it stepped over. Border pixels (outside
+    /// `first..end`) run in the tile too, their taps outside the row reading zeros, which leave
+    /// the sums as they are: R independent multiply-add chains instead of one per pixel, which
+    /// would wait on each add's latency.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn tile<S: Simd, const K: usize, const ST: usize, const R: usize, const TAIL: bool>(
+    fn tile<
+        S: Simd,
+        const K: usize,
+        const ST: usize,
+        const R: usize,
+        const N: usize,
+        const TAIL: bool,
+    >(
         &mut self,
         s: S,
         wv: &[[S::f32s; K]; K],
@@ -207,27 +278,34 @@ impl Row<'_> {
     ) -> usize {
         let (zero, six, three) = (s.splat_f32s(0.0), s.splat_f32s(6.0), s.splat_f32s(3.0));
         let acc = match ox >= first && ox + R <= end {
-            true => self.pixels::<S, K, ST, R, false, TAIL>(s, wv, bias, ox, (cb, n)),
-            false => self.pixels::<S, K, ST, R, true, TAIL>(s, wv, bias, ox, (cb, n)),
+            true => self.pixels::<S, K, ST, R, N, false, TAIL>(s, wv, bias, ox, (cb, n)),
+            false => self.pixels::<S, K, ST, R, N, true, TAIL>(s, wv, bias, ox, (cb, n)),
         };
-        let c = self.c;
+        let (c, act) = (self.c, self.act);
         let ow = self.orow.len() / c;
-        for (q, a) in acc.into_iter().take(ow - ox).enumerate() {
-            let v = activate(s, self.act, a, zero, three, six);
-            store::<S, TAIL>(s, &mut self.orow[(ox + q) * c + cb..], n, v);
+        let outs = [Some(&mut *self.orow), self.next.as_deref_mut()];
+        for (row, o) in acc.into_iter().zip(outs) {
+            let Some(o) = o else { break };
+            for (q, a) in row.into_iter().take(ow - ox).enumerate() {
+                let v = activate(s, act, a, zero, three, six);
+                store::<S, TAIL>(s, &mut o[(ox + q) * c + cb..], n, v);
+            }
         }
         R
     }
 
-    /// `bias + sum of taps` for the `R` output pixels from `ox`, side by side. Each input
-    /// vector of a row is loaded once and serves every tap that reads it (up to `K` of them);
-    /// `CHECKED` reads zeros left and right of the map.
+    /// `bias + sum of taps` for the `R` output pixels from `ox` of the `N` rows, side by
+    /// side. Each input vector of a row is loaded once and serves every tap that reads it (up
+    /// to `K` per output row; with two, the input rows both read serve both); `CHECKED` reads
+    /// zeros left and right of the map.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn pixels<
         S: Simd,
         const K: usize,
         const ST: usize,
         const R: usize,
+        const N: usize,
         const CHECKED: bool,
         const TAIL: bool,
     >(
@@ -237,16 +315,16 @@ impl Row<'_> {
         bias: S::f32s,
         ox: usize,
         (cb, n): (usize, usize),
-    ) -> [S::f32s; R] {
-        let mut acc = [bias; R];
+    ) -> [[S::f32s; R]; N] {
+        let mut acc = [[bias; R]; N];
         let span = (R - 1) * ST + K;
-        for (row, wk) in self.rows.iter().zip(wv) {
+        for (j, row) in self.rows.iter().take(K + (N - 1) * ST).enumerate() {
             let Some(row) = row else { continue };
             let mut xs = [bias; 16];
             if CHECKED {
                 let zero = s.splat_f32s(0.0);
-                for (j, x) in xs.iter_mut().take(span).enumerate() {
-                    let ix = (ox * ST + j).wrapping_sub(self.pl);
+                for (i, x) in xs.iter_mut().take(span).enumerate() {
+                    let ix = (ox * ST + i).wrapping_sub(self.pl);
                     *x = match ix < self.w {
                         true => load::<S, TAIL>(s, &row[ix * self.c + cb..], n),
                         false => zero,
@@ -254,13 +332,19 @@ impl Row<'_> {
                 }
             } else {
                 let base = &row[(ox * ST - self.pl) * self.c + cb..];
-                for (j, x) in xs.iter_mut().take(span).enumerate() {
-                    *x = load::<S, TAIL>(s, &base[j * self.c..], n);
+                for (i, x) in xs.iter_mut().take(span).enumerate() {
+                    *x = load::<S, TAIL>(s, &base[i * self.c..], n);
                 }
             }
-            for (kx, w) in wk.iter().enumerate() {
-                for (q, a) in acc.iter_mut().enumerate() {
-                    *a = s.mul_add_e_f32s(xs[q * ST + kx], *w, *a);
+            // Output row r reads this input row as its tap row j - r * ST.
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let Some(wk) = j.checked_sub(r * ST).and_then(|ky| wv.get(ky)) else {
+                    continue;
+                };
+                for (kx, w) in wk.iter().enumerate() {
+                    for (q, a) in acc.iter_mut().enumerate() {
+                        *a = s.mul_add_e_f32s(xs[q * ST + kx], *w, *a);
+                    }
                 }
             }
         }
@@ -381,15 +465,24 @@ mod tests {
             let (pt, _, _) = same_padding(s.h, k, stride);
             let (pl, _, _) = same_padding(s.w, k, stride);
             let mut got = vec![0.0; want.len()];
-            for (r, orow) in got.chunks_mut(ws.w * c).enumerate() {
-                let (n, oy) = (r / ws.h, r % ws.h);
+            // Pairs of rows, as `depthwise` hands them over.
+            let pairs = got
+                .chunks_mut(ws.h * ws.w * c)
+                .enumerate()
+                .flat_map(|(n, o)| {
+                    o.chunks_mut(2 * ws.w * c)
+                        .enumerate()
+                        .map(move |(p, pair)| (n, 2 * p, pair))
+                });
+            for (n, oy, pair) in pairs {
                 let img = &x[n * h * w * c..][..h * w * c];
-                let rows = std::array::from_fn(|ky| {
-                    (oy * stride + ky)
+                let rows = std::array::from_fn(|j| {
+                    (oy * stride + j)
                         .checked_sub(pt)
-                        .filter(|&y| y < h && ky < k)
+                        .filter(|&y| y < h)
                         .map(|y| &img[y * w * c..][..w * c])
                 });
+                let (orow, next) = pair.split_at_mut(ws.w * c);
                 let (dw, act) = (&dw, act);
                 let row = Row {
                     rows,
@@ -399,6 +492,7 @@ mod tests {
                     dw,
                     act,
                     orow,
+                    next: (!next.is_empty()).then_some(next),
                 };
                 v3.vectorize(|| row.with_simd(v3));
             }

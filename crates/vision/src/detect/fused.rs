@@ -14,7 +14,7 @@ use super::dw;
 use super::net::epilogue;
 use crate::buf::{Buf, Floats};
 use crate::gemm::{Epilogue, Packed};
-use crate::kernels::{same_padding, Act, Depthwise, Shape, MAX_K};
+use crate::kernels::{same_padding, Act, Depthwise, Shape};
 
 /// Depthwise output pixels gathered per projection product: enough rows for the product's
 /// tiles (at 64, a 56-pixel row was one product of 56 rows, its 12-row tiles leaving a ragged
@@ -94,7 +94,8 @@ impl Block {
         out.resize_to_write(s.n * oh * ow * cout);
         // Bands of output rows, one per worker and image (each band expands again the k - stride
         // input rows it shares with the band above).
-        let group = (GROUP_PIXELS / ow).clamp(1, oh);
+        // An even number of rows: the depthwise conv runs two at a time.
+        let group = (GROUP_PIXELS / ow).next_multiple_of(2).clamp(1, oh);
         let bands = rayon::current_num_threads().div_ceil(s.n);
         let band_rows = oh.div_ceil(bands).next_multiple_of(group);
         let tasks: Vec<(usize, usize, &mut [f32])> = out
@@ -150,24 +151,31 @@ impl Block {
         let (ce, cout) = (dw.bias.len(), self.project.n);
         let row_len = s.w * ce;
         let image = &x[n * s.h * s.w * s.c..][..s.h * s.w * s.c];
+        // Two output rows read k + stride input rows.
+        let slots = k + stride;
         if self.expand.is_some() {
-            ring.resize_to_write(k * row_len);
+            ring.resize_to_write(slots * row_len);
         }
         dws.resize_to_write(group * ow * ce);
-        // Which input row each ring slot holds (slot = row % k): the k rows of a window have
+        // Which input row each ring slot holds (slot = row % slots): the rows of a window have
         // distinct slots, so expanding one never evicts another the window reads.
-        let mut held = [usize::MAX; MAX_K];
+        let mut held = [usize::MAX; dw::WINDOW];
         let rows = o.len() / (ow * cout);
         for g0 in (0..rows).step_by(group) {
             let g = group.min(rows - g0);
-            for (i, dwrow) in dws.chunks_exact_mut(ow * ce).take(g).enumerate() {
+            for (p, pair) in dws[..g * ow * ce].chunks_mut(2 * ow * ce).enumerate() {
+                let (orow, next) = pair.split_at_mut(ow * ce);
                 // Input row of the window's top tap, before subtracting the top padding.
-                let first = (oy0 + g0 + i) * stride;
-                let inside =
-                    |ky: usize| (first + ky).checked_sub(pt).filter(|&y| y < s.h && ky < k);
+                let first = (oy0 + g0 + 2 * p) * stride;
+                let reads = if next.is_empty() { k } else { slots };
+                let inside = |j: usize| {
+                    (first + j)
+                        .checked_sub(pt)
+                        .filter(|&y| y < s.h && j < reads)
+                };
                 if let Some((e, act)) = &self.expand {
-                    for iy in (0..k).filter_map(inside) {
-                        let slot = iy % k;
+                    for iy in (0..reads).filter_map(inside) {
+                        let slot = iy % slots;
                         if held[slot] != iy {
                             let src = &image[iy * s.w * s.c..][..s.w * s.c];
                             let dst = &mut ring[slot * row_len..][..row_len];
@@ -180,13 +188,14 @@ impl Block {
                     Some(_) => ring,
                     None => image,
                 };
-                let window = std::array::from_fn(|ky| {
-                    inside(ky).map(|iy| match self.expand {
-                        Some(_) => &src[iy % k * row_len..][..row_len],
+                let window = std::array::from_fn(|j| {
+                    inside(j).map(|iy| match self.expand {
+                        Some(_) => &src[iy % slots * row_len..][..row_len],
                         None => &src[iy * row_len..][..row_len],
                     })
                 });
-                dw::row(arch, window, (s.w, pl), dw, self.dw_act, dwrow);
+                let next = (!next.is_empty()).then_some(next);
+                dw::rows_of(arch, window, (s.w, pl), dw, self.dw_act, orow, next);
             }
             let m = g * ow;
             let dst = &mut o[g0 * ow * cout..][..m * cout];

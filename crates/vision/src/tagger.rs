@@ -83,9 +83,15 @@ impl Inner {
             _ => img,
         };
         let (objects, faces) = rayon::join(
-            || match (&self.objects, &scaled) {
-                (Some((d, _)), Some(s)) => d.detect_scaled(s).map_err(internal),
-                _ => Ok(Vec::new()),
+            || -> Result<_, VisionError> {
+                let (Some((d, _)), Some(s)) = (&self.objects, &scaled) else {
+                    return Ok(Vec::new());
+                };
+                let mut found = d.detect_scaled(s).map_err(internal)?;
+                // A photo whose persons all fall short of the floor: one more look (`zoom.rs`).
+                let floor = self.cfg.person_min_confidence;
+                d.second_look(img, &mut found, floor).map_err(internal)?;
+                Ok(found)
             },
             || match &self.faces {
                 Some(d) => d

@@ -27,6 +27,7 @@ mod net;
 mod op;
 mod ops;
 mod profile;
+mod zoom;
 
 use fast_image_resize::{
     images::Image as FirImage, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,

@@ -1,10 +1,12 @@
-//! The detector's depthwise k x k conv (TF "SAME" padding) + bias + activation, NHWC, one output
-//! row per task. Taps outside the map read zero vectors instead of a padded copy of the input
-//! (multi-megabyte maps are read in place). Per vector of channels the k x k weights are loaded
-//! once and the whole row of output pixels is swept with them in tiles of several pixels, border
-//! pixels included (on the 10x7 maps nearly half the pixels are border ones; one multiply-add
-//! chain per pixel there ran the 5x5 convs at 15 G multiply-adds/s). Channels that do not fill a
-//! vector run in a masked one. Compiled per instruction set through `pulp`.
+//! The detector's depthwise k x k conv (TF "SAME" padding) + bias + activation, NHWC, one or
+//! two output rows per task. Taps outside the map read zero vectors instead of a padded copy of
+//! the input (multi-megabyte maps are read in place). Per vector of channels the k x k weights
+//! are loaded once and the whole row of output pixels is swept with them in tiles of several
+//! pixels, border pixels included (on the 10x7 maps nearly half the pixels are border ones; one
+//! multiply-add chain per pixel there ran the 5x5 convs at 15 G multiply-adds/s). Channels that
+//! do not fill a vector run in a masked one. With AVX-512, two output rows share a sweep, so
+//! the input rows both read are loaded once. Maps start on a cache line (`crate::buf`): a
+//! vector load that straddles two lines costs two. Compiled per instruction set through `pulp`.
 
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;

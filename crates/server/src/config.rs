@@ -73,7 +73,7 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum TaggerConfig {
-    /// The embedded EfficientNet-Lite0 model.
+    /// The embedded EfficientNet-Lite2 model.
     Builtin(BuiltinConfig),
     /// Clarifai's API (`--features clarifai` or `aws`).
     Clarifai(ClarifaiConfig),

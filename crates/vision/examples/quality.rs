@@ -6,8 +6,9 @@
 //! `people` / `animal` rules.
 //!
 //! ```text
-//! cargo run --release -p imgtag-vision --example quality -- bench/quality.tsv IMAGE_DIR
+//! cargo run --release -p imgtag-vision --example quality -- bench/quality.tsv IMAGE_DIR [FLOOR]
 //! ```
+//! `FLOOR` overrides the label floor ([`BuiltinConfig::min_confidence`]) to compare floors.
 //! The set file has `file \t expected,... \t wrong,...` lines (`#` comments); an expected entry
 //! may list alternatives as `a|b` (either counts as a hit).
 
@@ -17,10 +18,17 @@ use imgtag_vision::{BuiltinConfig, BuiltinTagger};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    anyhow::ensure!(args.len() == 2, "usage: quality SET.tsv IMAGE_DIR");
+    anyhow::ensure!(
+        (2..=3).contains(&args.len()),
+        "usage: quality SET.tsv IMAGE_DIR [FLOOR]"
+    );
     let set = std::fs::read_to_string(&args[0])?;
     let dir = Path::new(&args[1]);
-    let tagger = BuiltinTagger::load(BuiltinConfig::default())?;
+    let mut cfg = BuiltinConfig::default();
+    if let Some(floor) = args.get(2) {
+        cfg.min_confidence = floor.parse()?;
+    }
+    let tagger = BuiltinTagger::load(cfg)?;
     let (mut expected, mut hits, mut listed_wrong, mut given_wrong) = (0usize, 0usize, 0, 0);
     // Per photo: [with expectations, one found], [photos, a wrong tag >= 0.5], and the photos
     // breaking the person / people / animal rules.

@@ -86,7 +86,7 @@ impl DwRow<'_> {
         }
     }
 
-    /// Channels that do not fill a vector (none in EfficientNet-Lite0, every channel for other
+    /// Channels that do not fill a vector (none in EfficientNet-Lite, every channel for other
     /// kernel sizes), and the trailing 1.0 of every pixel.
     fn scalar_rest(&mut self, lanes: usize) {
         let (c, k, stride) = (self.c, self.dw.k, self.dw.stride);

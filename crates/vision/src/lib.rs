@@ -1,4 +1,4 @@
-//! imgtag's built-in image tagger: EfficientNet-Lite0 (ImageNet-1k) running in pure Rust, with
+//! imgtag's built-in image tagger: EfficientNet-Lite2 (ImageNet-1k) running in pure Rust, with
 //! readable labels and general parent concepts from WordNet (`tabby cat` → `cat` → `animal`).
 //!
 //! The weights and the taxonomy are embedded in the binary: no download, no model hub, no path.
@@ -9,8 +9,8 @@
 //!
 //! Pipeline: sniff the format, refuse images over [`BuiltinConfig::max_pixels`] from the header,
 //! decode (big JPEGs at reduced scale in the DCT domain), apply EXIF orientation, centre-crop
-//! 224/256 of the short side (photos over 2:1 are letterboxed whole instead), bicubic resize to
-//! 224x224, normalise `(p - 127) / 128`, run the
+//! 260/292 of the short side (photos over 2:1 are letterboxed whole instead), bicubic resize to
+//! 260x260, normalise `(p - 127) / 128`, run the
 //! network, softmax, then score each class and each concept (sum of its classes' probabilities)
 //! and keep labels above [`BuiltinConfig::min_confidence`], at most [`BuiltinConfig::top_k`].
 //! Scene tags (`beach`, `mountain`, `underwater`, ...) are summed from ImageNet classes like the

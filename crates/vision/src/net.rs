@@ -1,4 +1,4 @@
-//! EfficientNet-Lite0: weights (batch norm folded at load) and the forward pass, NHWC.
+//! EfficientNet-Lite2: weights (batch norm folded at load) and the forward pass, NHWC.
 //!
 //! 1x1 convolutions are matrix products `[pixels, C_in] x [C_in, C_out]` over weights packed at
 //! load time ([`crate::gemm`]), with bias + ReLU6 or the residual add fused into the store;
@@ -14,27 +14,28 @@ use crate::kernels::{pool_mean, stem_im2col, Depthwise, Shape};
 use crate::preprocess::INPUT_SIZE;
 
 /// The converted weights (see `tools/convert_weights.py`), embedded in the binary.
-static WEIGHTS: &[u8] = include_bytes!("../../../models/efficientnet-lite0.safetensors");
+static WEIGHTS: &[u8] = include_bytes!("../../../models/efficientnet-lite2.safetensors");
 
-/// (kernel, stride) of the 16 MBConv blocks of EfficientNet-Lite0.
-const BLOCKS: [(usize, usize); 16] = [
-    (3, 1),
-    (3, 2),
-    (3, 1),
-    (5, 2),
-    (5, 1),
-    (3, 2),
-    (3, 1),
-    (3, 1),
-    (5, 1),
-    (5, 1),
-    (5, 1),
-    (5, 2),
-    (5, 1),
-    (5, 1),
-    (5, 1),
-    (3, 1),
+/// EfficientNet-Lite2's stages: (kernel, stride of the first block, blocks). Lite-B0's repeats
+/// (1, 2, 2, 3, 3, 4, 1) times depth 1.2, rounded up; the first and last stage fixed, as in TF's
+/// `efficientnet_lite_builder`. Channel counts come from the weight shapes.
+const STAGES: [(usize, usize, usize); 7] = [
+    (3, 1, 1),
+    (3, 2, 3),
+    (5, 2, 3),
+    (3, 2, 4),
+    (5, 1, 4),
+    (5, 2, 5),
+    (3, 1, 1),
 ];
+
+/// (kernel, stride) of each MBConv block, in order.
+fn block_shapes() -> impl Iterator<Item = (usize, usize)> {
+    STAGES
+        .iter()
+        .flat_map(|&(k, s, n)| (0..n).map(move |i| (k, if i == 0 { s } else { 1 })))
+}
+
 /// Batch-norm epsilon of the TF original.
 const BN_EPS: f32 = 1e-3;
 /// Number of ImageNet classes.
@@ -143,7 +144,7 @@ impl Net {
         }
         let stem = matrix(&reordered, cout, Some(&sb), None);
         let mut blocks = Vec::new();
-        for (i, &(k, stride)) in BLOCKS.iter().enumerate() {
+        for (i, (k, stride)) in block_shapes().enumerate() {
             let p = format!("_blocks.{i}");
             let expand = if w.contains(&format!("{p}._expand_conv.weight")) {
                 let (d, ew, eb) = w.folded(&format!("{p}._expand_conv"), &format!("{p}._bn0"))?;
@@ -182,6 +183,12 @@ impl Net {
                 residual: stride == 1 && cin == pd[0],
             });
         }
+        if w.contains(&format!("_blocks.{}._project_conv.weight", blocks.len())) {
+            bail!(
+                "the weights have more than the architecture's {} blocks",
+                blocks.len()
+            );
+        }
         let (hd, hw, hb) = w.folded("_conv_head", "_bn1")?;
         let head = matrix(&hw, hd[0], None, Some(&hb));
         let (fd, fw) = w.get("_fc.weight")?;
@@ -198,7 +205,7 @@ impl Net {
         })
     }
 
-    /// Logits `[n][1000]` for `n` normalised 224x224x3 NHWC images laid end to end in `input`.
+    /// Logits `[n][1000]` for `n` normalised 260x260x3 NHWC images laid end to end in `input`.
     /// Uses the current rayon pool for parallel work and `ws` for all large buffers.
     pub fn forward(&self, input: &[f32], ws: &mut Workspace) -> anyhow::Result<Vec<Vec<f32>>> {
         let side = INPUT_SIZE as usize;

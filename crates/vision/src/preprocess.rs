@@ -1,5 +1,5 @@
 //! Bytes → network input: sniff, refuse bombs, decode (reduced-scale for big JPEGs), apply EXIF
-//! orientation, centre-crop 224/256 of the short side, bicubic resize, normalise.
+//! orientation, centre-crop 260/292 of the short side, bicubic resize, normalise.
 
 use std::io::Cursor;
 
@@ -9,8 +9,8 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 use crate::{jpeg_dc, VisionError};
 
 /// Network input side.
-pub const INPUT_SIZE: u32 = 224;
-/// EfficientNet evaluation crops 224/(224+32) of the short side before resizing.
+pub const INPUT_SIZE: u32 = 260;
+/// EfficientNet evaluation crops 260/(260+32) of the short side before resizing.
 const CROP_PADDING: u32 = 32;
 
 /// Decodes `bytes` into an upright RGB image, refusing images over `max_pixels`. JPEGs whose
@@ -195,7 +195,7 @@ fn orient(img: RgbImage, exif: Option<&[u8]>) -> RgbImage {
     }
 }
 
-/// Smallest short side worth decoding: the centre crop (224/256 of it) still covers 224 pixels.
+/// Smallest short side worth decoding: the centre crop (260/292 of it) still covers 260 pixels.
 pub fn min_decode_side() -> u32 {
     INPUT_SIZE + CROP_PADDING
 }
@@ -205,9 +205,9 @@ pub fn min_decode_side() -> u32 {
 /// 4:1 panorama of a racing car, the cockpit alone, which the classifier took for a plane).
 const LETTERBOX_ASPECT: u32 = 2;
 
-/// Centre crop of 224/256 of the short side, bicubic (Catmull-Rom, as PIL's BICUBIC) resize to
-/// 224x224; panoramas and other strips (`LETTERBOX_ASPECT`) whole, see `letterbox`. Returns
-/// packed RGB bytes (224*224*3).
+/// Centre crop of 260/292 of the short side, bicubic (Catmull-Rom, as PIL's BICUBIC) resize to
+/// 260x260; panoramas and other strips (`LETTERBOX_ASPECT`) whole, see `letterbox`. Returns
+/// packed RGB bytes (260*260*3).
 pub fn crop_resize(img: &RgbImage, resizer: &mut Resizer) -> Result<Vec<u8>, VisionError> {
     let (w, h) = img.dimensions();
     if u64::from(w.max(h)) > u64::from(LETTERBOX_ASPECT) * u64::from(w.min(h)) {
@@ -225,7 +225,7 @@ pub fn crop_resize(img: &RgbImage, resizer: &mut Resizer) -> Result<Vec<u8>, Vis
     Ok(dst.into_vec())
 }
 
-/// The whole photo resized (bicubic) to 224 on its long side, centred on a 224x224 square of
+/// The whole photo resized (bicubic) to 260 on its long side, centred on a 260x260 square of
 /// mid grey, which [`normalise`] maps to 0: the bars add no signal.
 fn letterbox(img: &RgbImage, resizer: &mut Resizer) -> Result<Vec<u8>, VisionError> {
     let (w, h) = img.dimensions();
@@ -252,7 +252,7 @@ pub fn normalise(rgb: &[u8], out: &mut Vec<f32>) {
     out.extend(rgb.iter().map(|&p| (f32::from(p) - 127.0) / 128.0));
 }
 
-/// Whole pipeline for one image: bytes → 224x224x3 normalised input.
+/// Whole pipeline for one image: bytes → 260x260x3 normalised input.
 pub fn prepare(
     bytes: &[u8],
     max_pixels: u64,
@@ -262,7 +262,7 @@ pub fn prepare(
     classify_input(&img, resizer)
 }
 
-/// Decoded photo → 224x224x3 normalised classifier input.
+/// Decoded photo → 260x260x3 normalised classifier input.
 pub fn classify_input(img: &RgbImage, resizer: &mut Resizer) -> Result<Vec<f32>, VisionError> {
     let rgb = crop_resize(img, resizer)?;
     let mut out = Vec::with_capacity(rgb.len());
@@ -293,29 +293,30 @@ mod tests {
         let mut resizer = Resizer::new();
         // 4:1: all three bands side by side, grey bars above and below.
         let pano = crop_resize(&bands(800, 200), &mut resizer).unwrap();
-        assert_eq!(pixel(&pano, 112, 5), [127; 3], "bar above");
-        assert_eq!(pixel(&pano, 112, 218), [127; 3], "bar below");
-        assert_eq!(pixel(&pano, 10, 112), [255, 0, 0]);
-        assert_eq!(pixel(&pano, 112, 112), [0, 255, 0]);
-        assert_eq!(pixel(&pano, 213, 112), [0, 0, 255]);
+        let (n, mid) = (INPUT_SIZE as usize, INPUT_SIZE as usize / 2);
+        assert_eq!(pixel(&pano, mid, 5), [127; 3], "bar above");
+        assert_eq!(pixel(&pano, mid, n - 6), [127; 3], "bar below");
+        assert_eq!(pixel(&pano, 10, mid), [255, 0, 0]);
+        assert_eq!(pixel(&pano, mid, mid), [0, 255, 0]);
+        assert_eq!(pixel(&pano, n - 11, mid), [0, 0, 255]);
         // 16:9 (under 2:1): the centre square only (its outer fifths, blue, left out), no bars.
         let wide = RgbImage::from_fn(640, 360, |x, _| match x {
             128..512 => image::Rgb([0, 255, 0]),
             _ => image::Rgb([0, 0, 255]),
         });
         let wide = crop_resize(&wide, &mut resizer).unwrap();
-        for (x, y) in [(0, 0), (112, 112), (223, 223)] {
+        for (x, y) in [(0, 0), (mid, mid), (n - 1, n - 1)] {
             assert_eq!(pixel(&wide, x, y), [0, 255, 0], "at {x},{y}");
         }
         // Tall strips are letterboxed the same way, bars left and right.
         let tall = image::imageops::rotate90(&bands(800, 200));
         let tall = crop_resize(&tall, &mut resizer).unwrap();
-        assert_eq!(pixel(&tall, 5, 112), [127; 3]);
-        assert_eq!(pixel(&tall, 112, 112), [0, 255, 0]);
+        assert_eq!(pixel(&tall, 5, mid), [127; 3]);
+        assert_eq!(pixel(&tall, mid, mid), [0, 255, 0]);
     }
 
     /// JPEGs decode at the smallest DCT scale that keeps both minimums: the long side only
-    /// needs the detector's 320 where the short side keeps the classifier's 256.
+    /// needs the detector's 320 where the short side keeps 256.
     #[test]
     fn jpegs_decode_at_the_smallest_scale_keeping_both_sides() {
         let jpeg = |w: u32, h: u32| {

@@ -1,4 +1,4 @@
-//! [`BuiltinTagger`]: the embedded EfficientNet-Lite0 behind the core [`Tagger`] port.
+//! [`BuiltinTagger`]: the embedded EfficientNet-Lite2 behind the core [`Tagger`] port.
 
 use std::sync::{Arc, Mutex};
 
@@ -260,7 +260,7 @@ impl BuiltinTagger {
         })
     }
 
-    /// Raw logits (1000 per image) for inputs already preprocessed: 224x224x3 NHWC values
+    /// Raw logits (1000 per image) for inputs already preprocessed: 260x260x3 NHWC values
     /// `(p - 127) / 128`, images laid end to end. For reference checks and benchmarks.
     pub fn logits(&self, input: &[f32]) -> anyhow::Result<Vec<Vec<f32>>> {
         self.inner.pool.install(|| self.inner.forward(input))

@@ -49,7 +49,8 @@ fn logits_match_onnxruntime_on_identical_inputs() {
     for stem in PHOTOS {
         let png = std::fs::read(data_dir().join(format!("{stem}.input.png"))).unwrap();
         let rgb = image::load_from_memory(&png).unwrap().to_rgb8();
-        assert_eq!(rgb.dimensions(), (224, 224));
+        let side = preprocess::INPUT_SIZE;
+        assert_eq!(rgb.dimensions(), (side, side));
         let mut input = Vec::new();
         preprocess::normalise(rgb.as_raw(), &mut input);
         // One at a time and as a batch: batching must not change the numbers.

@@ -1,4 +1,4 @@
-"""EfficientNet-Lite0 as an ONNX graph, built from models/efficientnet-lite0.safetensors.
+"""EfficientNet-Lite2 as an ONNX graph, built from models/efficientnet-lite2.safetensors.
 
 Used by tools/reference_logits.py and bench/tagger as an implementation independent of the Rust one:
 it keeps batch norm as ONNX `BatchNormalization` nodes (no folding) and expresses TF "SAME" padding
@@ -11,9 +11,12 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-# (kernel, stride) of the 16 MBConv blocks; channel counts come from the weight shapes.
-BLOCKS = [(3, 1), (3, 2), (3, 1), (5, 2), (5, 1), (3, 2), (3, 1), (3, 1),
-          (5, 1), (5, 1), (5, 1), (5, 2), (5, 1), (5, 1), (5, 1), (3, 1)]
+# EfficientNet-Lite2's stages as in TF's efficientnet_lite_builder: (kernel, stride of the first
+# block, blocks). Lite-B0's repeats 1,2,2,3,3,4,1 times depth 1.2 rounded up, first and last stage
+# fixed. Channel counts come from the weight shapes.
+STAGES = [(3, 1, 1), (3, 2, 3), (5, 2, 3), (3, 2, 4), (5, 1, 4), (5, 2, 5), (3, 1, 1)]
+BLOCKS = [(k, s if i == 0 else 1) for k, s, n in STAGES for i in range(n)]
+SIZE = 260
 BN_EPS = 1e-3
 
 
@@ -75,9 +78,10 @@ class Builder:
         return self.node("Clip", [x, lo, hi])
 
 
-def build(safetensors_path, size=224):
+def build(safetensors_path, size=SIZE):
     """ONNX model: input `input` [N,3,size,size] normalised as (p-127)/128, output `logits` [N,1000]."""
     w = load_safetensors(safetensors_path)
+    assert f"_blocks.{len(BLOCKS) - 1}._project_conv.weight" in w and f"_blocks.{len(BLOCKS)}._project_conv.weight" not in w
     b = Builder(w)
     x, hw = b.conv("input", "_conv_stem.weight", size, 3, 2)
     x = b.relu6(b.bn(x, "_bn0"))
@@ -103,7 +107,7 @@ def build(safetensors_path, size=224):
     fc_w, fc_b = b.init("_fc.weight", w["_fc.weight"]), b.init("_fc.bias", w["_fc.bias"])
     b.nodes.append(helper.make_node("Gemm", [x, fc_w, fc_b], ["logits"], transB=1))
     graph = helper.make_graph(
-        b.nodes, "efficientnet_lite0",
+        b.nodes, "efficientnet_lite2",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, size, size])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 1000])],
         b.inits,
@@ -114,8 +118,8 @@ def build(safetensors_path, size=224):
     return model
 
 
-def preprocess(path, size=224):
-    """Pillow pipeline: EXIF orientation, RGB, centre crop 224/256 of the short side, bicubic resize.
+def preprocess(path, size=SIZE):
+    """Pillow pipeline: EXIF orientation, RGB, centre crop size/(size+32) of the short side, bicubic resize.
 
     Returns the resized uint8 RGB image (H, W, 3); normalise with `normalise`.
     """

@@ -33,8 +33,8 @@ pub struct BuiltinConfig {
     /// `people`, `dining table`, `cup`, `car`, ... and their parents.
     pub objects: bool,
     /// The detector's input long side (a multiple of 32; the short side is the photo's, rounded up
-    /// to a multiple of 32). Its cost grows with the square; 320 finds people down to about a
-    /// tenth of the photo's height at a quarter of 512's cost.
+    /// to a multiple of 32). Its cost grows with the square; 384 finds people down to about a
+    /// twelfth of the photo's height at 56 % of 512's cost.
     pub object_side: usize,
     /// Detected objects below this score are ignored.
     pub object_min_confidence: f32,

@@ -19,6 +19,13 @@ const OBJECTS_TSV: &str = include_str!("../../../models/objects.tsv");
 /// sheep as `cow`, mountain rocks as `sheep`).
 pub const ANIMAL_BACKING: f32 = 0.05;
 
+/// The classifier's `animal` score from which it is taken to have seen the photo's animal
+/// itself: a detected animal it does not back is then the detector's wrong species and is
+/// dropped, whatever its score (a cheetah the classifier names at 0.75, `animal` 0.87, is `dog`
+/// 0.70 to the detector at 384 px). Below it, the classifier is unsure and the animals' floor
+/// decides.
+pub const ANIMAL_SEEN: f32 = 0.5;
+
 /// Per COCO class: its tag and parent concepts.
 #[derive(Debug)]
 pub struct ObjectTags {
@@ -51,7 +58,8 @@ impl ObjectTags {
     /// Labels for the objects found (best first), keeping those at or above their floor:
     /// [`BuiltinConfig::person_min_confidence`] for persons,
     /// [`BuiltinConfig::animal_min_confidence`] for animals the classifier does not back
-    /// (`classifier(tag)`, its score for the same tag, below [`ANIMAL_BACKING`]), else
+    /// (`classifier(tag)`, its score for the same tag, below [`ANIMAL_BACKING`]; none at all
+    /// when its `animal` is at least [`ANIMAL_SEEN`]: it saw another animal), else
     /// [`BuiltinConfig::object_min_confidence`]. A tag's confidence is its best detection's; a
     /// parent's, its best child's (evidence is merged by max, never summed).
     pub fn labels(
@@ -83,6 +91,9 @@ impl ObjectTags {
             } else if parents.iter().any(|p| p.as_str() == "animal")
                 && classifier(tag.as_str()) < ANIMAL_BACKING
             {
+                if classifier("animal") >= ANIMAL_SEEN {
+                    continue;
+                }
                 cfg.animal_min_confidence
             } else {
                 cfg.object_min_confidence
@@ -193,6 +204,39 @@ mod tests {
         assert_eq!(
             conf(&t.labels(&[obj("cat", 0.3)], faint, &cfg), "cat"),
             None
+        );
+    }
+
+    #[test]
+    fn a_species_the_classifier_contradicts_is_dropped() {
+        let cfg = BuiltinConfig::default();
+        let t = ObjectTags::builtin().unwrap();
+        // The classifier sure of an animal (a cheetah), none of it a dog: the detector's
+        // confident `dog` is its wrong species.
+        let cheetah = |tag: &str| match tag {
+            "animal" => 0.87,
+            "cheetah" => 0.75,
+            _ => 0.0,
+        };
+        let out = t.labels(&[obj("dog", 0.7), obj("cup", 0.4)], cheetah, &cfg);
+        assert_eq!(conf(&out, "dog"), None);
+        assert_eq!(conf(&out, "cup"), Some(0.4));
+        // Unsure of any animal, the floor decides; backed, the species stays.
+        let unsure = |tag: &str| if tag == "animal" { 0.3 } else { 0.0 };
+        assert_eq!(
+            conf(&t.labels(&[obj("dog", 0.7)], unsure, &cfg), "dog"),
+            Some(0.7)
+        );
+        let dog = |tag: &str| {
+            if tag == "animal" || tag == "dog" {
+                0.9
+            } else {
+                0.0
+            }
+        };
+        assert_eq!(
+            conf(&t.labels(&[obj("dog", 0.3)], dog, &cfg), "dog"),
+            Some(0.3)
         );
     }
 

@@ -11,9 +11,9 @@
 //!
 //! Cost: 1.3 G multiply-adds per pass at 512x512 (1.1 G in 1x1 convs, the 128x128x128 → 80
 //! class head alone 0.17 G). The network is fully convolutional, so the tagger runs it at
-//! [`TAGGING_SIDE`]: 0.5 G multiply-adds for a square photo, 0.35 G for a 3:2 one (320x224),
-//! ~5 ms on one core of the 2-core dev machine (AVX-512), a little less than the classifier's
-//! path (`bench/README.md`, "Detection cost"). A photo whose persons all fall just short of
+//! [`TAGGING_SIDE`]: 0.73 G multiply-adds for a square photo, 0.49 G for a 3:2 one (384x256),
+//! ~7-8 ms on one core of the 2-core dev machine (AVX-512), about half the classifier's path
+//! (`bench/README.md`, "Detection cost"). A photo whose persons all fall just short of
 //! the floor gets a second look at them (`zoom.rs`).
 
 mod boxes;

@@ -23,8 +23,8 @@
 //! top-k.
 //!
 //! With [`BuiltinConfig::objects`] (default on), [`detect::ObjectDetector`] (CenterNet, COCO-80,
-//! also embedded and pure Rust) runs on the photo scaled to 384 px on its long side; each object found
-//! becomes a tag with its boxes (`person`, `dining table`, `cup`, `car`, ...) and its parents
+//! also embedded and pure Rust) runs on the photo scaled to 384 px on its long side; each object
+//! found becomes a tag with its boxes (`person`, `dining table`, `cup`, `car`, ...) and its parents
 //! (`table`, `tableware`, `vehicle`), and two or more persons `people` (`models/objects.tsv`).
 //! A name several sources give (classifier, detector, faces) keeps its best confidence.
 

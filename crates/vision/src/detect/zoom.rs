@@ -1,10 +1,12 @@
 //! A second look at a faint person. At 320 px (the detector's side until the classifier grew),
 //! people a few dozen pixels tall score just under the person floor (scipy's `ascent`: small
-//! figures on a staircase at 0.22 and 0.24), beside false persons of the same scores (a motorcycle's fork at 0.21-0.24). When
-//! no person reaches the floor, the best fainter one is looked at again in a crop around it,
-//! scaled to the detector's side like a photo: there the figure has 1.5-3x the pixels. On
-//! `bench/quality`'s photos the true faint persons scored 0.43-0.48 in their crops, the false
-//! ones (motorcycle, a wine-glass reflection) nothing (`bench/README.md`, ninth session).
+//! figures on a staircase at 0.22 and 0.24), beside false persons of the same scores (a
+//! motorcycle's fork at 0.21-0.24); at 384 those two score 0.36 and 0.29, but a smaller or more
+//! distant figure can still fall short. When no person reaches the floor, the best fainter one
+//! is looked at again in a crop around it, scaled to the detector's side like a photo: there
+//! the figure has 1.5-3x the pixels. On `bench/quality`'s photos the true faint persons scored
+//! 0.43-0.48 in their crops (at 320), the false ones (motorcycle, a wine-glass reflection)
+//! nothing (`bench/README.md`, ninth session).
 
 use fast_image_resize::Resizer;
 use image::RgbImage;
